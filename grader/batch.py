@@ -1,0 +1,196 @@
+"""A grading run over a folder of submissions: collect, skip what is graded, schedule
+worker processes, record each result as it arrives, then render reports.
+
+Each step is one call; data moves forward once: spec -> submissions -> jobs ->
+results (gradebook) -> reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sandbox
+from .errors import UsageError
+from .grade import GradeOptions, error_result
+from .gradebook import Gradebook
+from .results import SubmissionResult
+from .spec import PROFILES, Assignment
+from .submissions import Submission, collect
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    profile: str
+    sandboxed: bool
+    workers: int
+    regrade: bool
+    gradebook: Path
+    data_root: Path
+    reports_dir: Path
+    seed: int | None = None  # None: a fresh random seed per run (recorded per result)
+    only: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSummary:
+    graded: list[SubmissionResult]
+    skipped: list[str]
+    results: list[SubmissionResult]  # latest result of every student, for the reports
+    seconds: float
+
+
+def _job_deadline(assignment: Assignment) -> float:
+    lim = assignment.limits
+    n_tests = len(assignment.points)
+    return lim.notebook_timeout_s + n_tests * lim.check_timeout_s + 120
+
+
+def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[str], None] = print) -> RunSummary:
+    if opts.profile not in PROFILES:
+        raise UsageError(f"unknown profile {opts.profile!r}; choose one of {', '.join(PROFILES)}")
+    if not Path(folder).is_dir():
+        raise UsageError(f"{folder}: submissions folder not found")
+    started = time.monotonic()
+    seed = opts.seed if opts.seed is not None else secrets.randbelow(2**31)
+    gopts = GradeOptions(profile=opts.profile, sandboxed=opts.sandboxed, seed=seed, data_root=opts.data_root)
+    # Fail before any notebook runs if a data set is missing (not N identical failures).
+    if assignment.datasets:
+        from .datastore import DataStore
+
+        store = DataStore(opts.data_root)
+        probe = Path(tempfile.mkdtemp(prefix="grader-probe-"))
+        try:
+            store.stage(list(assignment.datasets), assignment.profiles[opts.profile], probe)
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+
+    submissions = collect(Path(folder), assignment.notebook)
+    if opts.only:
+        submissions = [s for s in submissions if s.student in opts.only]
+    run_id = secrets.token_hex(6)
+    graded: list[SubmissionResult] = []
+    skipped: list[str] = []
+    with Gradebook(opts.gradebook) as book:
+        todo: list[Submission] = []
+        for sub in submissions:
+            digest = sub.digest or "unreadable"
+            if not opts.regrade and book.has(assignment.name, sub.student, digest, assignment.digest, opts.profile):
+                skipped.append(sub.student)
+            elif not sub.ok:
+                result = error_result(assignment, sub, gopts, sub.error or "unreadable")
+                book.record(result, run_id, replace=opts.regrade)
+                graded.append(result)
+                say(f"  {sub.student}: not graded: {sub.error}")
+            else:
+                todo.append(sub)
+        if skipped:
+            say(f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)")
+        for result in _schedule(assignment, todo, gopts, opts, say):
+            book.record(result, run_id, replace=opts.regrade)
+            graded.append(result)
+        latest = book.latest(assignment.name, opts.profile)
+    current = {s.student for s in submissions}
+    results = [r for r in latest if r.student in current]
+    return RunSummary(graded=graded, skipped=skipped, results=results, seconds=time.monotonic() - started)
+
+
+def _schedule(assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]):  # type: ignore[no-untyped-def]
+    """Run up to `workers` worker processes; yield each result as it arrives."""
+    if not todo:
+        return
+    sandbox.sweep_stale_cgroups()
+    work = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    running: dict[subprocess.Popen[bytes], tuple[Submission, Path, float]] = {}
+    queue = list(todo)
+    deadline_s = _job_deadline(assignment)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, opts.workers):
+                sub = queue.pop(0)
+                job = work / f"job-{len(running)}-{secrets.token_hex(4)}.json"
+                result_path = job.with_suffix(".result.json")
+                job.write_text(
+                    json.dumps(
+                        {
+                            "assignment": str(assignment.root),
+                            "student": sub.student,
+                            "source": str(sub.source.resolve()),
+                            "profile": gopts.profile,
+                            "sandboxed": gopts.sandboxed,
+                            "seed": gopts.seed,
+                            "data_root": str(Path(gopts.data_root).resolve()),
+                            "result": str(result_path),
+                            "parent_pid": os.getpid(),
+                        }
+                    ),
+                    encoding="utf-8",
+                )
+                log = open(job.with_suffix(".log"), "wb")  # noqa: SIM115
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "grader.worker", str(job)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
+                )
+                log.close()
+                running[proc] = (sub, job, time.monotonic())
+            time.sleep(0.05)
+            for proc in list(running):
+                sub, job, t0 = running[proc]
+                rc = proc.poll()
+                if rc is None and time.monotonic() - t0 < deadline_s:
+                    continue
+                if rc is None:
+                    _kill_group(proc)
+                    reason = f"grading took longer than {deadline_s:.0f} s and was stopped"
+                    result = error_result(assignment, sub, gopts, reason)
+                else:
+                    result = _read_result(assignment, sub, gopts, job, rc)
+                del running[proc]
+                say(_line(result))
+                yield result
+    finally:
+        for proc in running:
+            _kill_group(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _read_result(assignment: Assignment, sub: Submission, gopts: GradeOptions, job: Path, rc: int) -> SubmissionResult:
+    path = job.with_suffix(".result.json")
+    if rc == 0 and path.is_file():
+        return SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        lines = job.with_suffix(".log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    last = lines[-1][:300] if lines else f"exit code {rc}"
+    return error_result(assignment, sub, gopts, f"the grader failed on this submission: {last}")
+
+
+def _line(r: SubmissionResult) -> str:
+    if r.error:
+        return f"  {r.student}: 0/{r.max_score:g}  ({r.error})"
+    return f"  {r.student}: {r.score:g}/{r.max_score:g}  ({r.seconds:.1f} s)"

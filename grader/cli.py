@@ -1,0 +1,168 @@
+"""The `grade` command. Thin: parse, call one function per subcommand, map GraderError
+to a one-line message and an exit code. Real bugs keep their traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from .errors import GraderError, UsageError
+
+SUBCOMMANDS = ("export", "data")
+
+
+def _home() -> Path:
+    return Path(os.environ.get("GRADER_HOME", ".grader"))
+
+
+def _grade_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grade",
+        description="Grade every submission of one assignment. Other commands: "
+        "grade export | grade data | grade release | grade scores (see grade <command> -h).",
+    )
+    p.add_argument("assignment", type=Path, help="assignments/<name>")
+    p.add_argument("submissions", type=Path, help="folder of <id>.ipynb, <id>/ or <id>.zip")
+    p.add_argument("--profile", choices=("full", "fast", "smoke"), help="default: the assignment's default_profile")
+    p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    p.add_argument("--regrade", action="store_true", help="grade again what is already in the gradebook")
+    p.add_argument("--no-sandbox", action="store_true", help="run student code unprotected (reports say so)")
+    p.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports/)")
+    p.add_argument("--gradebook", type=Path, help="SQLite gradebook (default: $GRADER_HOME/gradebook.sqlite)")
+    p.add_argument("--data", type=Path, help="data set store (default: $GRADER_DATA or $GRADER_HOME/data)")
+    p.add_argument("--seed", type=int, help="fix the random inputs of hidden tests (default: new per run)")
+    p.add_argument("--only", nargs="+", default=(), metavar="STUDENT", help="grade only these students")
+    return p
+
+
+def _data_root(arg: Path | None) -> Path:
+    if arg:
+        return arg
+    if os.environ.get("GRADER_DATA"):
+        return Path(os.environ["GRADER_DATA"])
+    return _home() / "data"
+
+
+def cmd_grade(argv: list[str]) -> int:
+    args = _grade_parser().parse_args(argv)
+    from . import sandbox
+    from .batch import RunOptions, run
+    from .report import ReportContext, export_csv, write_reports
+    from .spec import load_assignment
+
+    assignment = load_assignment(args.assignment)
+    profile = args.profile or assignment.default_profile
+    sandboxed = sandbox.require(args.no_sandbox)
+    if not sandboxed:
+        print("WARNING: grading WITHOUT a sandbox: student code can read and write anything you can.")
+    opts = RunOptions(
+        profile=profile,
+        sandboxed=sandboxed,
+        workers=args.workers,
+        regrade=args.regrade,
+        gradebook=args.gradebook or _home() / "gradebook.sqlite",
+        data_root=_data_root(args.data),
+        reports_dir=args.reports,
+        seed=args.seed,
+        only=tuple(args.only),
+    )
+    print(f"grading {assignment.name} (v{assignment.version}, profile {profile}) from {args.submissions}")
+    summary = run(assignment, args.submissions, opts)
+    ctx = _report_context(assignment, profile, sandboxed)
+    out_dir = opts.reports_dir / assignment.name
+    from .gradebook import Gradebook
+
+    with Gradebook(opts.gradebook) as book:
+        manual = book.manual(assignment.name)
+    write_reports(out_dir, summary.results, ctx, manual)
+    export_csv(summary.results, out_dir / "scores.csv", ctx)
+    n_err = sum(1 for r in summary.graded if r.error)
+    print(
+        f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)} "
+        f"in {summary.seconds:.1f} s; reports: {out_dir / 'index.html'}; scores: {out_dir / 'scores.csv'}"
+    )
+    return 0
+
+
+def _report_context(assignment, profile: str, sandboxed: bool):  # type: ignore[no-untyped-def]
+    from .report import ReportContext
+
+    return ReportContext(
+        assignment=assignment.name,
+        title=assignment.title,
+        version=assignment.version,
+        profile=profile,
+        test_order=tuple(assignment.test_order()),
+        hidden=frozenset(t for tf in assignment.test_files if tf.hidden for t in tf.tests),
+        points=dict(assignment.points),
+        synthetic=assignment.profiles[profile].synthetic,
+        sandboxed=sandboxed,
+        generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def cmd_export(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="grade export", description="Write the score CSV of an assignment.")
+    p.add_argument("assignment", type=Path)
+    p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
+    p.add_argument("--profile", choices=("full", "fast", "smoke"))
+    p.add_argument("--gradebook", type=Path)
+    args = p.parse_args(argv)
+    from .gradebook import Gradebook
+    from .report import export_csv
+    from .spec import load_assignment
+
+    assignment = load_assignment(args.assignment)
+    profile = args.profile or assignment.default_profile
+    with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
+        results = book.latest(assignment.name, profile)
+    if not results:
+        raise UsageError(f"no graded submissions of {assignment.name} in profile {profile}; run grade first")
+    ctx = _report_context(assignment, profile, all(r.sandboxed for r in results))
+    export_csv(results, args.out if args.out else sys.stdout, ctx)
+    if args.out:
+        print(f"wrote {len(results)} rows to {args.out}")
+    return 0
+
+
+def cmd_data(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="grade data", description="The data set store.")
+    p.add_argument("--data", type=Path)
+    sub = p.add_subparsers(dest="action", required=True)
+    sub.add_parser("status", help="what is in the store")
+    imp = sub.add_parser("import", help="import MNIST/Fashion-MNIST from IDX .gz files or an .npz")
+    imp.add_argument("name", choices=("mnist", "fashion_mnist"))
+    imp.add_argument("path", type=Path)
+    fetch = sub.add_parser("fetch", help="download a data set (needs a network)")
+    fetch.add_argument("name", choices=("mnist", "fashion_mnist"))
+    args = p.parse_args(argv)
+    from . import datastore
+
+    store = datastore.DataStore(_data_root(args.data))
+    if args.action == "status":
+        return datastore.cmd_status(store)
+    if args.action == "import":
+        return datastore.cmd_import(store, args.name, args.path)
+    return datastore.cmd_fetch(store, args.name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            handler = {"export": cmd_export, "data": cmd_data}[argv[0]]
+            return handler(argv[1:])
+        return cmd_grade(argv)
+    except GraderError as exc:
+        print(f"grade: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("grade: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

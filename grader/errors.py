@@ -1,0 +1,85 @@
+"""One error hierarchy for everything the grader reports to a person.
+
+Each error carries the thing it is about (a file, a key, a submission) so the CLI can
+print one actionable line instead of a traceback. Bugs in the grader itself are not
+GraderErrors and keep their traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GraderError(Exception):
+    """Base of errors meant for an instructor or student; exit code 1 at the CLI."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.message = message
+        super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class SpecError(GraderError):
+    """The assignment folder or its assignment.toml is wrong."""
+
+
+class SubmissionError(GraderError):
+    """A submission cannot be graded (not a notebook, unsafe zip, ...).
+
+    Recorded as the submission's one-line reason; it never stops the batch.
+    """
+
+
+class SandboxUnavailable(GraderError):
+    """No working sandbox; the grader refuses untrusted work unless told --no-sandbox."""
+
+    exit_code = 3
+
+
+class DataError(GraderError):
+    """A data set the assignment needs is missing or damaged in the data store."""
+
+
+class UsageError(GraderError):
+    """The command line is wrong."""
+
+    exit_code = 2
+
+
+# --- errors raised inside checks: they become the failed check's message -------------
+
+
+class CheckError(AssertionError):
+    """A check failed for a reason the student should read (subclass of AssertionError
+    so pytest counts it as a failure, not an error in the test)."""
+
+
+class MissingName(CheckError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"Your notebook does not define `{name}` after it runs. "
+            f"Check the spelling and that the cell defining it ran without error."
+        )
+
+
+class StudentError(CheckError):
+    """The student's code raised while the check used it."""
+
+
+class ForbiddenCall(CheckError):
+    """The student's function used something the exercise forbids."""
+
+
+class BadReply(CheckError):
+    """The kernel's answer could not be accepted (too big, wrong type, malformed)."""
+
+
+class KernelGone(CheckError):
+    """The kernel died or stopped answering; checks that need it score 0."""
+
+
+class CheckTimeout(CheckError):
+    """The student's code took longer than the check's time limit."""

@@ -1,0 +1,470 @@
+"""Run one notebook in a (sandboxed) kernel with nbclient and keep the kernel alive for
+the checks.
+
+`KernelSession` is the only owner of a kernel's life: workspace, cgroup, kernel
+manager, the bootstrap, the cells, and the channel the witness protocol talks over.
+The same class serves the grader (sandboxed) and a student's local pytest (not).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbformat
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_core.utils import run_sync
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from . import sandbox
+from .errors import BadReply, CheckTimeout, KernelGone
+from .spec import Limits, Profile
+
+WITNESS_MIME = "application/x-grader-witness+json"
+KERNEL_ENV = {
+    "LANG": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "OMP_NUM_THREADS": "2",
+}
+
+
+@dataclass(frozen=True)
+class CellRun:
+    """What happened to one code cell."""
+
+    index: int
+    status: str  # ok | error | timeout | not-run
+    ename: str = ""
+    evalue: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class ExecutionResult:
+    notebook: nbformat.NotebookNode
+    cells: list[CellRun] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # limits hit, for the report
+    kernel_alive: bool = True
+    seconds: float = 0.0
+
+
+class _CappedClient(NotebookClient):
+    """NotebookClient that stops storing output past a byte budget (output floods)."""
+
+    output_budget: int = 512 * 1024
+    output_capped: bool = False
+
+    def output(self, outs, msg, display_id, cell_index):  # type: ignore[no-untyped-def]
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self.output_budget - size < 0:
+            if not self.output_capped:
+                self.output_capped = True
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="[grader: output truncated here: over the output limit]\n"
+                    )
+                )
+            return None
+        self.output_budget -= size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _bootstrap_code(config: dict[str, Any]) -> str:
+    """Code that runs the kernel-side bootstrap in a namespace of its own, leaving
+    nothing in the student's globals."""
+    text = resources.files("grader.kernel").joinpath("bootstrap.py").read_text(encoding="utf-8")
+    return (
+        "def _grader_load(src, cfg):\n"
+        "    import json\n"
+        "    ns = {'__name__': '_grader_bootstrap', '_GRADER_CONFIG': json.loads(cfg)}\n"
+        "    exec(compile(src, '<grader-bootstrap>', 'exec'), ns)\n"
+        f"_grader_load({text!r}, {json.dumps(config)!r})\n"
+        "del _grader_load\n"
+    )
+
+
+class KernelSession:
+    """A kernel for one notebook: start, bootstrap, run cells, answer requests, stop."""
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        profile: Profile,
+        data_dir: Path | None,
+        files: dict[str, bytes] | None = None,
+        sandboxed: bool = True,
+        seed: int = 0,
+        cwd: Path | None = None,
+        extra_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.profile = profile
+        self.data_dir = data_dir
+        self.files = files or {}
+        self.sandboxed = sandboxed
+        self.seed = seed
+        self.cwd = cwd
+        self.extra_config = extra_config or {}
+        self.events: list[str] = []
+        self._tmp: Path | None = None
+        self._cgroup: str | None = None
+        self._client: _CappedClient | None = None
+        self._ctx: Any = None
+        self._kc: BlockingKernelClient | None = None
+        self._log: Any = None
+        self.dead = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> KernelSession:
+        self._tmp = Path(tempfile.mkdtemp(prefix="grader-"))
+        os.chmod(self._tmp, 0o755)
+        conn = self._tmp / "conn"
+        conn.mkdir()
+        env = dict(KERNEL_ENV)
+        plan_files: dict[str, Path] = {}
+        if self.sandboxed:
+            os.chown(conn, sandbox.NOBODY, sandbox.NOBODY)
+            store = self._tmp / "files"
+            store.mkdir()
+            for name, data in self.files.items():
+                host = store / name.replace("/", "__")
+                host.write_bytes(data)
+                os.chmod(host, 0o644)
+                plan_files[name] = host
+            self._cgroup = sandbox.create_cgroup(self._tmp.name, self.limits)
+            if self._cgroup is None:
+                self.events.append("memory and process limits not enforced: no writable cgroup here")
+            env.update(
+                HOME=sandbox.HOME,
+                PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                KERAS_HOME=f"{sandbox.HOME}/.keras",
+                MPLCONFIGDIR="/tmp/matplotlib",
+            )
+            plan = sandbox.SandboxPlan(
+                conn_dir=conn,
+                data_dir=self.data_dir,
+                files=plan_files,
+                limits=self.limits,
+                env=env,
+                cgroup=self._cgroup,
+            )
+            kernel_cwd = None
+        else:
+            plan = sandbox.SandboxPlan(
+                conn_dir=conn, data_dir=None, files={}, limits=self.limits, env={}, cgroup=None, enabled=False
+            )
+            work = self.cwd or (self._tmp / "work")
+            work.mkdir(exist_ok=True)
+            for name, data in self.files.items():
+                (work / name).parent.mkdir(parents=True, exist_ok=True)
+                (work / name).write_bytes(data)
+            kernel_cwd = str(work)
+
+        class _Manager(AsyncKernelManager):
+            def format_kernel_cmd(self, extra_arguments=None):  # type: ignore[no-untyped-def]
+                # The connection file exists by now; the kernel's uid must read it.
+                if plan.enabled:
+                    os.chmod(self.connection_file, 0o644)
+                return sandbox.wrap(plan, super().format_kernel_cmd(extra_arguments))
+
+        config_dir = conn
+        manager_kwargs = {"transport": "ipc", "connection_file": str(config_dir / "kernel.json")}
+
+        def make_km(*_a: Any, **_k: Any) -> AsyncKernelManager:
+            km = _Manager(kernel_name="python3", **manager_kwargs)
+            if self.sandboxed:
+                spec = km.kernel_spec
+                assert spec is not None
+                spec.interrupt_mode = "message"
+                spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+            return km
+
+        client = _CappedClient(
+            nbformat.v4.new_notebook(),
+            timeout=int(self.limits.cell_timeout_s),
+            startup_timeout=60,
+            allow_errors=True,
+            interrupt_on_timeout=False,
+            shutdown_kernel="immediate",
+            record_timing=False,
+            kernel_name="python3",
+        )
+        client.output_budget = self.limits.max_output_kb * 1024
+        client.create_kernel_manager = lambda: setattr(client, "km", make_km()) or client.km  # type: ignore[method-assign]
+        self._client = client
+        start_env = dict(os.environ) if not self.sandboxed else {}
+        start_env.update(env)
+        start_env.pop("JPY_PARENT_PID", None)
+        if not self.sandboxed:
+            start_env.setdefault("MPLBACKEND", KERNEL_ENV["MPLBACKEND"])
+        self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in __exit__
+        launch = {"env": start_env, "stdout": self._log, "stderr": self._log}
+        if kernel_cwd:
+            launch["cwd"] = kernel_cwd
+        self._ctx = client.setup_kernel(**launch)
+        try:
+            self._ctx.__enter__()
+            self._kc = BlockingKernelClient()
+            assert client.km is not None
+            self._kc.load_connection_info(client.km.get_connection_info(session=False))
+            self._kc.session.key = client.km.session.key
+            self._kc.start_channels()
+            self._run_bootstrap()
+        except RuntimeError as exc:
+            tail = self.kernel_log_tail()
+            self.__exit__(*sys.exc_info())
+            raise KernelGone(f"the kernel did not start: {exc}; {tail}") from None
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._kc is not None:
+            try:
+                self._kc.stop_channels()
+            except Exception:
+                pass
+            self._kc = None
+        if self._ctx is not None:
+            try:
+                self._ctx.__exit__(None, None, None)
+            except Exception:
+                pass
+            self._ctx = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        left = sandbox.destroy_cgroup(self._cgroup)
+        if left > 1:
+            self.events.append(f"{left - 1} process(es) left behind by the notebook were killed")
+        self._cgroup = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def kernel_log_tail(self) -> str:
+        try:
+            assert self._tmp is not None
+            lines = (self._tmp / "kernel.log").read_text(errors="replace").strip().splitlines()
+        except (OSError, AssertionError):
+            return ""
+        return lines[-1] if lines else ""
+
+    def _run_bootstrap(self) -> None:
+        config = {
+            "seed": self.seed,
+            "mime": WITNESS_MIME,
+            "max_reply_bytes": self.limits.max_reply_mb * 1024 * 1024,
+            "profile": {
+                "name": self.profile.name,
+                "max_epochs": self.profile.max_epochs,
+                "synthetic": self.profile.synthetic,
+            },
+            "data_dir": "/data" if self.sandboxed else (str(self.data_dir) if self.data_dir else None),
+            **self.extra_config,
+        }
+        reply = self._execute_quiet(_bootstrap_code(config), timeout=60)
+        if reply.get("status") != "ok":
+            raise KernelGone(f"the grader's kernel bootstrap failed: {reply.get('ename')}: {reply.get('evalue')}")
+
+    # ------------------------------------------------------------------ notebook
+    def run_notebook(self, nb: nbformat.NotebookNode) -> ExecutionResult:
+        """Execute every code cell in order; go on after errors; stop at the limits."""
+        assert self._client is not None
+        client = self._client
+        client.nb = nb
+        result = ExecutionResult(notebook=nb)
+        started = time.monotonic()
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.outputs = []
+            cell.execution_count = None
+            if not cell.source.strip():
+                continue
+            if self.dead:
+                result.cells.append(CellRun(index, "not-run", "KernelDied", "the kernel had died"))
+                continue
+            left = self.limits.notebook_timeout_s - (time.monotonic() - started)
+            if left <= 0:
+                result.cells.append(CellRun(index, "not-run", "NotebookTimeout", "the notebook time limit was used up"))
+                continue
+            client.timeout = max(1, int(min(self.limits.cell_timeout_s, left)))
+            t0 = time.monotonic()
+            try:
+                client.execute_cell(cell, index, store_history=True)
+            except CellTimeoutError:
+                seconds = time.monotonic() - t0
+                limit = client.timeout
+                whole = limit < self.limits.cell_timeout_s
+                what = "notebook" if whole else "cell"
+                self.events.append(f"cell {index + 1} was stopped at the {what} time limit ({limit} s)")
+                result.cells.append(CellRun(index, "timeout", "Timeout", f"stopped after {limit} s", seconds))
+                self._recover_after_timeout()
+                continue
+            except DeadKernelError:
+                self._mark_dead(f"the kernel died while running cell {index + 1}")
+                result.cells.append(CellRun(index, "error", "KernelDied", self.events[-1], time.monotonic() - t0))
+                continue
+            seconds = time.monotonic() - t0
+            err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            if err is not None:
+                result.cells.append(CellRun(index, "error", str(err.get("ename", "")), str(err.get("evalue", ""))[:500], seconds))
+            else:
+                result.cells.append(CellRun(index, "ok", seconds=seconds))
+        if client.output_capped:
+            self.events.append(f"output over {self.limits.max_output_kb} KB was dropped")
+        result.seconds = time.monotonic() - started
+        result.kernel_alive = not self.dead
+        result.events = self.events
+        return result
+
+    def _mark_dead(self, why: str) -> None:
+        self.dead = True
+        if sandbox.cgroup_oom_killed(self._cgroup):
+            why += f" (it ran out of its {self.limits.memory_mb} MB memory limit)"
+        self.events.append(why)
+
+    def _recover_after_timeout(self) -> None:
+        """Interrupt; if the kernel does not come back, kill it (checks then score 0)."""
+        assert self._client is not None and self._client.km is not None
+        try:
+            run_sync(self._client.km.interrupt_kernel)()
+        except Exception:
+            pass
+        try:
+            self._execute_quiet("pass", timeout=10)
+        except (CheckTimeout, KernelGone):
+            self.events.append("the kernel did not respond to an interrupt and was stopped")
+            self.kill()
+            return
+        # nbclient's channels can lose messages when a cell's wait is abandoned
+        # mid-receive; a fresh client starts the next cell clean.
+        client = self._client
+        try:
+            if client.kc is not None:
+                client.kc.stop_channels()
+            client.kc = None
+            client.start_new_kernel_client()
+        except Exception:
+            self.events.append("the grader lost its connection to the kernel after a time-out")
+            self.kill()
+
+    def kill(self) -> None:
+        self.dead = True
+        assert self._client is not None
+        try:
+            if self._client.km is not None:
+                run_sync(self._client.km.kill_kernel)()
+        except Exception:
+            pass
+        sandbox.destroy_cgroup(self._cgroup)
+
+    # ------------------------------------------------------------------ witness channel
+    def _alive(self) -> bool:
+        if self.dead or self._client is None or self._client.km is None:
+            return False
+        try:
+            return bool(self._client.km.has_kernel and self._kc is not None and self._kc.is_alive())
+        except Exception:
+            return False
+
+    def _execute_quiet(self, code: str, timeout: float) -> dict[str, Any]:
+        """Run code, wait for its execute_reply; raise CheckTimeout or KernelGone."""
+        assert self._kc is not None
+        msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CheckTimeout(f"no answer within {timeout:g} s")
+            try:
+                msg = self._kc.get_shell_msg(timeout=min(left, 1.0))
+            except Empty:
+                if not self._alive():
+                    raise KernelGone("the kernel is not running") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return dict(msg["content"])
+
+    def request(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send one witness request; return the kernel's decoded JSON answer (untrusted)."""
+        if self.dead:
+            raise KernelGone("the notebook's kernel is no longer running, so this could not be checked")
+        assert self._kc is not None
+        timeout = timeout or self.limits.check_timeout_s
+        rid = secrets.token_hex(8)
+        payload = {**payload, "id": rid}
+        blob = base64.b64encode(json.dumps(payload).encode()).decode("ascii")
+        code = f"__import__('_grader_witness').handle({blob!r})"
+        msg_id = self._kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
+        cap = self.limits.max_reply_mb * 1024 * 1024
+        answer: str | None = None
+        error: str | None = None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._recover_after_check_timeout()
+                raise CheckTimeout(
+                    f"your code did not finish within the check's time limit of {timeout:g} s"
+                )
+            try:
+                msg = self._kc.get_iopub_msg(timeout=min(left, 0.5))
+            except Empty:
+                if not self._alive():
+                    self._mark_dead("the kernel died during a check")
+                    raise KernelGone(self.events[-1]) from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            content = msg["content"]
+            if kind == "display_data" and answer is None:
+                data = content.get("data", {})
+                if WITNESS_MIME in data:
+                    text = data[WITNESS_MIME]
+                    if not isinstance(text, str) or len(text) > cap:
+                        raise BadReply("the notebook's answer was too large or malformed")
+                    answer = text
+            elif kind == "error":
+                error = f"{content.get('ename')}: {content.get('evalue')}"
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        if answer is None:
+            raise BadReply(
+                "the grader could not read your notebook's state"
+                + (f" ({error})" if error else "")
+                + "; did the notebook change Python's import system or the grader's helper?"
+            )
+        try:
+            reply = json.loads(answer)
+        except (json.JSONDecodeError, RecursionError):
+            raise BadReply("the notebook's answer was not valid JSON") from None
+        if not isinstance(reply, dict) or reply.get("id") != rid:
+            raise BadReply("the notebook's answer did not match the question")
+        return reply
+
+    def _recover_after_check_timeout(self) -> None:
+        self.events.append("a check ran out of time and the kernel was interrupted")
+        self._recover_after_timeout()

@@ -1,0 +1,156 @@
+"""The pytest plugin shared by the grader and a student's own `pytest`.
+
+It gives tests their fixtures (`nb`, `data`, `rng`, `credit`, `profile`) and records
+each test's outcome with partial credit. In the grader, the fixtures are backed by a
+`CheckContext` the grader registers; in a student bundle, by a local kernel (see
+grader.selfcheck). In any other pytest session (this project's own tests) it stays
+out of the way.
+"""
+
+from __future__ import annotations
+
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+CONTEXT_KEY = pytest.StashKey["CheckContext"]()
+
+
+@dataclass
+class Credit:
+    """Partial credit within one test: each `check` is one equally weighted part."""
+
+    parts: list[tuple[bool, str]] = field(default_factory=list)
+
+    def check(self, ok: bool, message: str) -> bool:
+        self.parts.append((bool(ok), message))
+        return bool(ok)
+
+    @property
+    def fraction(self) -> float:
+        if not self.parts:
+            return 1.0
+        return sum(ok for ok, _ in self.parts) / len(self.parts)
+
+    @property
+    def failures(self) -> list[str]:
+        return [msg for ok, msg in self.parts if not ok]
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # passed | partial | failed | skipped
+    fraction: float
+    message: str
+    seconds: float
+
+
+@dataclass
+class CheckContext:
+    """What the fixtures hand out; filled by the grader or the self-check."""
+
+    notebook: Any  # grader.witness.Notebook
+    profile: str
+    seed: int
+    data: Any  # object with .load(name)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "profiles(*names): the profiles (full, fast, smoke) this check is valid in"
+    )
+
+
+def _context(request: pytest.FixtureRequest) -> CheckContext:
+    ctx = request.config.stash.get(CONTEXT_KEY, None)
+    if ctx is None:
+        pytest.skip("no notebook: this test needs the grader's `nb` fixture (run it from a student bundle)")
+    return ctx
+
+
+@pytest.fixture
+def nb(request: pytest.FixtureRequest) -> Any:
+    return _context(request).notebook
+
+
+@pytest.fixture
+def data(request: pytest.FixtureRequest) -> Any:
+    return _context(request).data
+
+
+@pytest.fixture
+def profile(request: pytest.FixtureRequest) -> str:
+    return _context(request).profile
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    ctx = _context(request)
+    # One stream per test, derived from the run's seed: random per run, reproducible
+    # from the seed the gradebook records.
+    return np.random.default_rng([ctx.seed, *request.node.name.encode()])
+
+
+@pytest.fixture
+def credit() -> Credit:
+    return Credit()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    ctx = config.stash.get(CONTEXT_KEY, None)
+    if ctx is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker("profiles")
+        if marker is not None and ctx.profile not in marker.args:
+            item.add_marker(pytest.mark.skip(reason=f"not graded in the {ctx.profile} profile"))
+
+
+def _message(exc: BaseException) -> str:
+    from .errors import CheckError
+
+    text = str(exc).strip()
+    if isinstance(exc, CheckError):
+        return text
+    if isinstance(exc, AssertionError):
+        # Only the author's message: never the test's source or its expected values.
+        return text.split("\nassert ")[0].strip() or "this check failed"
+    return f"the check could not use your notebook's value ({type(exc).__name__}: {text[:300]})"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    ctx = item.config.stash.get(CONTEXT_KEY, None)
+    if ctx is None:
+        return report
+    name = item.name
+    if report.when == "setup" and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+        ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0)
+    elif report.when == "setup" and report.failed and call.excinfo is not None:
+        ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+    elif report.when == "call":
+        if call.excinfo is not None:
+            if call.excinfo.errisinstance(pytest.skip.Exception):
+                ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(call.excinfo.value), call.duration)
+            else:
+                ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+        else:
+            credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
+            fraction = credit.fraction if isinstance(credit, Credit) else 1.0
+            message = "; ".join(credit.failures) if isinstance(credit, Credit) else ""
+            status = "passed" if fraction >= 1.0 else ("partial" if fraction > 0 else "failed")
+            ctx.outcomes[name] = Outcome(name, status, fraction, message, call.duration)
+            if status != "passed" and report.outcome == "passed":
+                # A student running pytest should see partial credit as a failure.
+                report.outcome = "failed"
+                report.longrepr = f"partial credit {fraction:.0%}: {message}"
+    return report
+
+

@@ -1,0 +1,258 @@
+"""The sandbox a student's kernel runs in: bubblewrap, an unprivileged uid, rlimits and
+cgroups.
+
+What the kernel can see is built up from nothing (no `--ro-bind / /`): the system's
+/usr, /etc and libraries, the Python installation, a private home on a size-capped
+tmpfs, the data sets read-only, and the folder holding its connection file. The
+grader's repository, the hidden tests, the gradebook and other submissions are simply
+not in its mount namespace, and as uid 65534 it cannot read root-only files in what is.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SandboxUnavailable
+from .spec import Limits
+
+NOBODY = 65534
+HOME = "/home/student"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """Everything needed to wrap one kernel command; built per submission."""
+
+    conn_dir: Path
+    data_dir: Path | None
+    files: dict[str, Path]  # name inside the home folder -> host file (read-only)
+    limits: Limits
+    env: dict[str, str]
+    cgroup: str | None  # name of the cgroup to join, None when cgroups are unavailable
+    enabled: bool = True
+    disk_mb: int = 1024
+
+
+def python_roots() -> list[str]:
+    """Folders the kernel's interpreter needs: the venv and the base installation."""
+    roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    return sorted(roots)
+
+
+def _gpu_binds() -> list[str]:
+    args: list[str] = []
+    for dev in sorted(Path("/dev").glob("nvidia*")):
+        args += ["--dev-bind", str(dev), str(dev)]
+    return args  # CUDA libraries live under /usr, which is bound already
+
+
+def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
+    """The kernel command wrapped in rlimits, a cgroup, bubblewrap and setpriv."""
+    lim = plan.limits
+    rlimits = [
+        "prlimit",
+        f"--fsize={lim.max_file_mb * 1024 * 1024}",
+        "--core=0",
+        "--nofile=1024",
+        "--",
+    ]
+    if not plan.enabled:
+        return argv
+    bwrap = [
+        "bwrap",
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--die-with-parent", "--new-session",
+        "--hostname", "sandbox",
+        "--clearenv",
+        "--ro-bind", "/usr", "/usr",
+        "--ro-bind", "/etc", "/etc",
+    ]
+    for link in ("bin", "lib", "lib64", "sbin", "lib32"):
+        p = Path("/") / link
+        if p.is_symlink():
+            bwrap += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            bwrap += ["--ro-bind", str(p), str(p)]
+    bwrap += ["--proc", "/proc", "--dev", "/dev"]
+    bwrap += ["--perms", "1777", "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp"]
+    bwrap += ["--tmpfs", "/root", "--tmpfs", "/home", "--tmpfs", "/var", "--tmpfs", "/run"]
+    made = {"/", "/tmp", "/root", "/home", "/var", "/run", "/usr", "/etc", "/proc", "/dev"}
+
+    def parents(dest: str) -> list[str]:
+        # bwrap makes missing mount points 0700; the kernel's uid must pass through them.
+        out = []
+        for parent in reversed(Path(dest).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                out += ["--perms", "0755", "--dir", str(parent)]
+        return out
+
+    for root in python_roots():
+        bwrap += parents(root) + ["--ro-bind", root, root]
+        made.add(root)
+    bwrap += ["--size", str(plan.disk_mb * 1024 * 1024), "--tmpfs", HOME]
+    bwrap += parents(str(plan.conn_dir)) + ["--bind", str(plan.conn_dir), str(plan.conn_dir)]
+    if plan.data_dir is not None:
+        bwrap += ["--ro-bind", str(plan.data_dir), "/data"]
+    for name, host in sorted(plan.files.items()):
+        bwrap += ["--ro-bind", str(host), f"{HOME}/{name}"]
+    bwrap += _gpu_binds()
+    bwrap += ["--chmod", "0777", HOME, "--chdir", HOME]
+    for key, value in sorted(plan.env.items()):
+        bwrap += ["--setenv", key, value]
+    setpriv = [
+        "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--",
+    ]
+    cmd = rlimits + bwrap + setpriv + argv
+    if plan.cgroup:
+        join = " && ".join(
+            f"echo $$ > {CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'}"
+            for ctl in ("memory", "pids")
+        )
+        cmd = ["sh", "-c", f'{join} && exec "$@"', "sandbox", *cmd]
+    return cmd
+
+
+@functools.cache
+def cgroups_available() -> bool:
+    """cgroup v1 memory and pids controllers writable by us (true on our runners)."""
+    try:
+        for ctl in ("memory", "pids"):
+            base = CGROUP_ROOT / ctl / "grader"
+            base.mkdir(exist_ok=True)
+            probe = base / f"probe-{os.getpid()}"
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def create_cgroup(name: str, limits: Limits) -> str | None:
+    if not cgroups_available():
+        return None
+    mem = CGROUP_ROOT / "memory" / "grader" / name
+    pids = CGROUP_ROOT / "pids" / "grader" / name
+    mem.mkdir(exist_ok=True)
+    pids.mkdir(exist_ok=True)
+    limit = limits.memory_mb * 1024 * 1024
+    (mem / "memory.limit_in_bytes").write_text(str(limit))
+    try:
+        (mem / "memory.memsw.limit_in_bytes").write_text(str(limit))
+    except OSError:
+        pass  # no swap accounting: there is no swap on our runners either
+    (pids / "pids.max").write_text(str(limits.max_processes))
+    return name
+
+
+def cgroup_oom_killed(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        text = (CGROUP_ROOT / "memory" / "grader" / name / "memory.oom_control").read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1]) > 0
+    return (CGROUP_ROOT / "memory" / "grader" / name / "memory.failcnt").read_text().strip() != "0"
+
+
+def destroy_cgroup(name: str | None) -> int:
+    """Kill every process left in the cgroup (forks that outlived the kernel), remove it.
+
+    Returns how many processes had to be killed.
+    """
+    if not name:
+        return 0
+    killed = 0
+    pids_dir = CGROUP_ROOT / "pids" / "grader" / name
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (pids_dir / "cgroup.procs").read_text().split()]
+        except OSError:
+            pids = []
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    for ctl in ("memory", "pids"):
+        d = CGROUP_ROOT / ctl / "grader" / name
+        for _ in range(50):
+            try:
+                d.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+    return killed
+
+
+@functools.cache
+def check_available() -> str | None:
+    """None when the sandbox works here, else the reason it does not."""
+    for tool in ("bwrap", "setpriv", "prlimit"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install bubblewrap util-linux)"
+    if os.geteuid() != 0:
+        return "the grader must run as root to drop the kernel to an unprivileged uid"
+    probe = Path("/tmp") / f"grader-probe-{os.getpid()}"
+    probe.mkdir(exist_ok=True)
+    os.chmod(probe, 0o755)
+    plan = SandboxPlan(conn_dir=probe, data_dir=None, files={}, limits=Limits(), env={}, cgroup=None)
+    argv = wrap(plan, [sys.executable, "-c", "import os; print(os.getuid())"])
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap failed to start: {exc}"
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    if out.returncode != 0 or out.stdout.strip() != str(NOBODY):
+        first = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"bubblewrap does not work here: {first}"
+    return None
+
+
+def require(no_sandbox: bool) -> bool:
+    """True when kernels run sandboxed; raises when they cannot and the user did not opt out."""
+    if no_sandbox:
+        return False
+    reason = check_available()
+    if reason:
+        raise SandboxUnavailable(
+            f"cannot sandbox student code: {reason}. Refusing to grade untrusted notebooks; "
+            f"pass --no-sandbox to run them unprotected (every report will say so)."
+        )
+    return True
+
+
+def sweep_stale_cgroups() -> None:
+    """Remove our empty cgroups left by a grader that was killed (never anyone else's)."""
+    if not cgroups_available():
+        return
+    for ctl in ("memory", "pids"):
+        base = CGROUP_ROOT / ctl / "grader"
+        for d in base.iterdir() if base.is_dir() else []:
+            if not d.is_dir():
+                continue
+            try:
+                # Old enough that no live run can be between creating and joining it.
+                if time.time() - d.stat().st_mtime > 600 and not (d / "cgroup.procs").read_text().split():
+                    d.rmdir()
+            except OSError:
+                pass

@@ -1,0 +1,208 @@
+"""Collect one submission per student from a folder, reading untrusted files defensively.
+
+A submission that cannot be read becomes a `Submission` with `error` set (one line, for
+the report and CSV); it never raises, so one bad file never stops the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_CELLS = 2000
+MAX_EXTRA_BYTES = 50 * 1024 * 1024
+MAX_ZIP_ENTRIES = 200
+MAX_ZIP_RATIO = 100
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    source: Path
+    notebook: nbformat.NotebookNode | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+    digest: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Reject(Exception):
+    """Internal: a reason to reject one submission."""
+
+
+def collect(folder: Path, notebook_name: str) -> list[Submission]:
+    """One Submission per student id found in `folder`, sorted by id."""
+    folder = Path(folder)
+    by_student: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name.startswith("__"):
+            continue
+        student = _student_id(entry)
+        by_student.setdefault(student, []).append(entry)
+    out = []
+    for student, entries in sorted(by_student.items()):
+        if len(entries) > 1:
+            names = ", ".join(e.name for e in entries)
+            out.append(
+                Submission(student, entries[0], error=f"two submissions for one student: {names}; keep one")
+            )
+            continue
+        out.append(read_submission(student, entries[0], notebook_name))
+    return out
+
+
+def _student_id(entry: Path) -> str:
+    name = entry.name
+    for ext in (".ipynb", ".zip"):
+        if name.lower().endswith(ext) and not entry.is_dir():
+            name = name[: -len(ext)]
+    return unicodedata.normalize("NFC", name)
+
+
+def read_submission(student: str, path: Path, notebook_name: str) -> Submission:
+    try:
+        nb_bytes, files = _read_entry(path, notebook_name)
+        notebook = parse_notebook(nb_bytes)
+    except _Reject as exc:
+        return Submission(student, path, error=f"{path.name}: {exc}")
+    h = hashlib.sha256(nb_bytes)
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return Submission(student, path, notebook=notebook, files=files, digest=h.hexdigest()[:16])
+
+
+def _read_entry(path: Path, notebook_name: str) -> tuple[bytes, dict[str, bytes]]:
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode):
+        raise _Reject("is a symbolic link; submit the file itself")
+    if stat.S_ISDIR(st.st_mode):
+        return _pick(_read_folder(path), notebook_name)
+    if not stat.S_ISREG(st.st_mode):
+        raise _Reject("is not a regular file")
+    lower = path.name.lower()
+    if lower.endswith(".zip"):
+        return _pick(_read_zip(path), notebook_name)
+    if lower.endswith(".ipynb"):
+        if st.st_size > MAX_NOTEBOOK_BYTES:
+            raise _Reject(f"notebook is {st.st_size // 1024 // 1024} MB; the limit is {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB")
+        return path.read_bytes(), {}
+    raise _Reject("is not a notebook: submit <id>.ipynb, a folder <id>/ or <id>.zip")
+
+
+def _read_folder(folder: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    total = 0
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if any(part.startswith(".") or part == "__MACOSX" for part in rel.split("/")):
+            continue
+        st = p.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            raise _Reject(f"contains a symbolic link ({rel}); submit plain files")
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise _Reject(f"contains {rel}, which is not a regular file")
+        total += st.st_size
+        if total > MAX_EXTRA_BYTES:
+            raise _Reject(f"holds more than {MAX_EXTRA_BYTES // 1024 // 1024} MB of files")
+        files[rel] = p.read_bytes()
+    return files
+
+
+def _read_zip(path: Path) -> dict[str, bytes]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _Reject(f"is not a readable zip file ({exc})") from None
+    files: dict[str, bytes] = {}
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise _Reject(f"zip holds {len(infos)} entries; the limit is {MAX_ZIP_ENTRIES}")
+        total = 0
+        for info in infos:
+            name = info.filename
+            pure = PurePosixPath(name)
+            if name.startswith("/") or ".." in pure.parts or "\\" in name or ":" in name:
+                raise _Reject(f"zip entry {name!r} points outside the submission (path traversal)")
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise _Reject(f"zip entry {name!r} is a symbolic link")
+            if info.is_dir() or any(p.startswith(".") or p == "__MACOSX" for p in pure.parts):
+                continue
+            total += info.file_size
+            if total > MAX_EXTRA_BYTES:
+                raise _Reject(f"zip unpacks to more than {MAX_EXTRA_BYTES // 1024 // 1024} MB")
+            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+                raise _Reject(f"zip entry {name!r} has a compression ratio over {MAX_ZIP_RATIO} (zip bomb?)")
+            try:
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_EXTRA_BYTES + 1)
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+                raise _Reject(f"zip entry {name!r} cannot be read ({exc})") from None
+            if len(data) != info.file_size:
+                raise _Reject(f"zip entry {name!r} is not the size its header says")
+            files[pure.as_posix()] = data
+    return files
+
+
+def _pick(files: dict[str, bytes], notebook_name: str) -> tuple[bytes, dict[str, bytes]]:
+    notebooks = [n for n in files if n.lower().endswith(".ipynb") and "ipynb_checkpoints" not in n]
+    if not notebooks:
+        raise _Reject("holds no .ipynb notebook")
+    if len(notebooks) == 1:
+        chosen = notebooks[0]
+    else:
+        named = [n for n in notebooks if PurePosixPath(n).name == notebook_name]
+        if len(named) != 1:
+            raise _Reject(
+                f"holds several notebooks ({', '.join(sorted(notebooks))}) and none is uniquely "
+                f"named {notebook_name}"
+            )
+        chosen = named[0]
+    nb_bytes = files.pop(chosen)
+    if len(nb_bytes) > MAX_NOTEBOOK_BYTES:
+        raise _Reject(f"notebook {chosen} is over {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB")
+    return nb_bytes, files
+
+
+def parse_notebook(data: bytes) -> nbformat.NotebookNode:
+    """Parse untrusted notebook bytes into a v4 notebook or raise _Reject with one line."""
+    if not data.strip():
+        raise _Reject("is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Reject(f"is not UTF-8 text (byte {exc.start}); save the notebook from Jupyter again") from None
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise _Reject(f"is not valid JSON ({msg}{where}); the file may be truncated") from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise _Reject("is JSON but not a Jupyter notebook (no 'cells')")
+    major = raw.get("nbformat")
+    if not isinstance(major, int) or major < 3:
+        raise _Reject(f"has nbformat {major!r}; only notebooks of format 3 or 4 can be graded")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises many types for malformed content
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _Reject(f"is not a valid notebook: {first[:200]}") from None
+    if len(nb.cells) > MAX_CELLS:
+        raise _Reject(f"has {len(nb.cells)} cells; the limit is {MAX_CELLS}")
+    return nb
