@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from urllib.error import URLError
@@ -148,8 +148,10 @@ class DataStore:
         name = _check_name(name)
         path = Path(path).absolute()
         if path.is_dir():
+            files = {key: _idx_path(path, key) or path for key in KEYS}
             arrays = _read_idx_folder(path)
         elif path.is_file():
+            files = dict.fromkeys(KEYS, path)
             arrays = _read_npz_input(path)
         else:
             raise DataError(
@@ -157,7 +159,7 @@ class DataStore:
                 "(give a folder with the four IDX files or an .npz)",
                 path,
             )
-        _validate(name, arrays, path, self.sizes)
+        _validate(name, arrays, files, self.sizes)
         digest = _content_digest(arrays)
         folder = self._folder(name, create=True)
         real = folder / REAL
@@ -175,7 +177,7 @@ class DataStore:
             "official": digest == OFFICIAL_CONTENT.get(name),
             "train": int(len(arrays["y_train"])),
             "test": int(len(arrays["y_test"])),
-            "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "imported": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         text = json.dumps(info, indent=2) + "\n"
         self._write(folder / INFO, lambda f: f.write(text.encode()))
@@ -208,7 +210,9 @@ class DataStore:
                         "mnist <folder with the IDX files>",
                         KERAS_ORIGIN + "mnist.npz",
                     )
-                return self.import_files(name, Path(tmp) / "mnist.npz", source=KERAS_ORIGIN + "mnist.npz")
+                return self.import_files(
+                    name, Path(tmp) / "mnist.npz", source=KERAS_ORIGIN + "mnist.npz"
+                )
             return self.import_files(name, tmp, source=KERAS_ORIGIN)
 
     # ------------------------------------------------------------------- serving
@@ -271,7 +275,7 @@ class DataStore:
             return f"{name}: missing from the store"
         a, b = self._subset_sizes((st.train, st.test), profile)
         cut = "" if (a, b) == (st.train, st.test) else f", first {a} train / {b} test"
-        tag = "" if st.official else " (content differs from the published data set)"
+        tag = " (content differs from the published data set)" if st.official is False else ""
         return f"{name}: real data{cut}, sha256 {st.sha256}{tag}"
 
     # ------------------------------------------------------------------- status
@@ -407,14 +411,26 @@ def _chmod_at_least(path: Path, mode: int) -> None:
 
 def _place(src: Path, target: Path) -> None:
     """Put src at target atomically: a hard link when possible, else a 0444 copy."""
+    info = src.stat()
+    try:
+        if os.path.samestat(info, target.stat()):
+            return  # already staged
+    except FileNotFoundError:
+        pass
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    linkable = src.stat().st_mode & 0o444 == 0o444
+    linkable = info.st_mode & 0o444 == 0o444
     try:
         if not linkable:
             raise OSError(errno.EPERM, "store file not readable by all")
         os.link(src, tmp)
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.EACCES):
+        if exc.errno not in (
+            errno.EXDEV,
+            errno.EPERM,
+            errno.EMLINK,
+            errno.EOPNOTSUPP,
+            errno.EACCES,
+        ):
             raise
         try:
             with open(src, "rb") as fin, open(tmp, "xb") as fout:
@@ -427,9 +443,10 @@ def _place(src: Path, target: Path) -> None:
             raise
     try:
         os.replace(tmp, target)
-    except BaseException:
+    finally:
+        # rename(2) is a no-op, leaving tmp behind, when target already is a link to
+        # the same inode (another worker staged the same file a moment ago).
         tmp.unlink(missing_ok=True)
-        raise
 
 
 def _sha256(path: Path) -> str:
@@ -454,13 +471,15 @@ def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             with zf.open(info, "w", force_zip64=True) as out:
-                np.lib.format.write_array(out, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+                np.lib.format.write_array(
+                    out, np.ascontiguousarray(arrays[key]), allow_pickle=False
+                )
 
 
 def _load_npz(path: Path, name: str) -> dict[str, np.ndarray]:
     """Read a store file; damage is a DataError saying to import again."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             return {key: z[key] for key in KEYS}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(
@@ -472,17 +491,19 @@ def _load_npz(path: Path, name: str) -> dict[str, np.ndarray]:
 
 def _read_npz_input(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
                 raise DataError("is a single .npy array, not an .npz with " + ", ".join(KEYS), path)
-            missing = [k for k in KEYS if k not in z.files]
-            if missing:
-                raise DataError(
-                    f"the .npz lacks {', '.join(missing)} (it needs {', '.join(KEYS)}, "
-                    "as keras' load_data returns them)",
-                    path,
-                )
-            return {k: z[k] for k in KEYS}
+            with z:
+                missing = [k for k in KEYS if k not in z.files]
+                if missing:
+                    raise DataError(
+                        f"the .npz lacks {', '.join(missing)} (it needs {', '.join(KEYS)}, "
+                        "as keras' load_data returns them)",
+                        path,
+                    )
+                return {k: z[k] for k in KEYS}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"not a readable .npz file ({exc})", path) from None
 
@@ -538,7 +559,9 @@ def _read_idx(path: Path, images: bool) -> np.ndarray:
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"truncated: the IDX header needs {header} bytes, the file has {len(raw)}", path)
+        raise DataError(
+            f"truncated: the IDX header needs {header} bytes, the file has {len(raw)}", path
+        )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if images and dims[1:] != IMAGE_SHAPE:
         raise DataError(f"images are {dims[1]}x{dims[2]}, expected 28x28", path)
@@ -555,32 +578,35 @@ def _read_idx(path: Path, images: bool) -> np.ndarray:
 
 
 def _validate(
-    name: str, arrays: dict[str, np.ndarray], source: Path, sizes: tuple[int, int] | None
+    name: str, arrays: dict[str, np.ndarray], files: dict[str, Path], sizes: tuple[int, int] | None
 ) -> None:
+    """Check shapes, dtypes, counts and labels; `files` names the file each array came from."""
     for key in KEYS:
-        a = arrays[key]
+        a, source = arrays[key], files[key]
         want = "(N, 28, 28)" if key.startswith("x") else "(N,)"
         ok_shape = a.shape[1:] == IMAGE_SHAPE if key.startswith("x") else a.ndim == 1
         if not ok_shape:
             raise DataError(f"{key} has shape {a.shape}, expected {want}", source)
         if a.dtype != np.uint8:
-            if not np.issubdtype(a.dtype, np.integer) or (a.size and (a.min() < 0 or a.max() > 255)):
+            if not np.issubdtype(a.dtype, np.integer) or (
+                a.size and (a.min() < 0 or a.max() > 255)
+            ):
                 raise DataError(f"{key} has dtype {a.dtype}, expected uint8", source)
             arrays[key] = a.astype(np.uint8)
     for split, size in zip(("train", "test"), sizes or (None, None), strict=True):
         n_x, n_y = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
         if n_x != n_y:
-            raise DataError(f"{n_x} {split} images but {n_y} {split} labels", source)
+            raise DataError(f"{n_x} {split} images but {n_y} {split} labels", files[f"y_{split}"])
         if size is not None and n_x != size:
             raise DataError(
                 f"{n_x} {split} images; the real {name} has {size} — not the full data set?",
-                source,
+                files[f"x_{split}"],
             )
         labels = arrays[f"y_{split}"]
         if labels.size and labels.max() >= NUM_CLASSES:
             raise DataError(
                 f"y_{split} holds label {int(labels.max())}; labels must be 0..{NUM_CLASSES - 1}",
-                source,
+                files[f"y_{split}"],
             )
 
 
@@ -692,7 +718,9 @@ def format_status(rows: Iterable[DatasetStatus]) -> str:
                     f"(or grade data fetch {st.name} where there is internet)"
                 )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table
+    ]
     lines.append("(the smoke profile serves synthetic look-alikes; they need nothing here)")
     return "\n".join(lines + hints)
 
@@ -727,4 +755,3 @@ def cmd_fetch(store: DataStore, name: str) -> int:
     st = store.fetch(name)
     print(_one_line("downloaded", st))
     return 0
-
