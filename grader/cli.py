@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from .errors import GraderError, UsageError
 
-SUBCOMMANDS = ("export", "data")
+SUBCOMMANDS = ("export", "data", "scores")
 
 
 def _home() -> Path:
@@ -50,7 +49,7 @@ def cmd_grade(argv: list[str]) -> int:
     args = _grade_parser().parse_args(argv)
     from . import sandbox
     from .batch import RunOptions, run
-    from .report import ReportContext, export_csv, write_reports
+    from .report import export_csv, write_reports
     from .spec import load_assignment
 
     assignment = load_assignment(args.assignment)
@@ -90,18 +89,7 @@ def cmd_grade(argv: list[str]) -> int:
 def _report_context(assignment, profile: str, sandboxed: bool):  # type: ignore[no-untyped-def]
     from .report import ReportContext
 
-    return ReportContext(
-        assignment=assignment.name,
-        title=assignment.title,
-        version=assignment.version,
-        profile=profile,
-        test_order=tuple(assignment.test_order()),
-        hidden=frozenset(t for tf in assignment.test_files if tf.hidden for t in tf.tests),
-        points=dict(assignment.points),
-        synthetic=assignment.profiles[profile].synthetic,
-        sandboxed=sandboxed,
-        generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
-    )
+    return ReportContext.from_assignment(assignment, profile, sandboxed=sandboxed)
 
 
 def cmd_export(argv: list[str]) -> int:
@@ -149,11 +137,40 @@ def cmd_data(argv: list[str]) -> int:
     return datastore.cmd_fetch(store, args.name)
 
 
+def cmd_scores(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="grade scores", description="Manual scores of free-text answers.")
+    sub = p.add_subparsers(dest="action", required=True)
+    imp = sub.add_parser("import", help="import a CSV: student,answer,score[,max,comment]")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--assignment", type=Path, required=True, help="assignments/<name>")
+    imp.add_argument("--gradebook", type=Path)
+    pend = sub.add_parser("pending", help="list answers still waiting for a score")
+    pend.add_argument("--assignment", type=Path, required=True)
+    pend.add_argument("--gradebook", type=Path)
+    args = p.parse_args(argv)
+    from .gradebook import Gradebook
+    from .manual import import_scores, pending
+    from .spec import load_assignment
+
+    assignment = load_assignment(args.assignment)
+    with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
+        if args.action == "import":
+            n = import_scores(book, assignment.name, args.file)
+            left = len(pending(book, assignment.name))
+            print(f"imported {n} manual score(s); {left} answer(s) still pending. Run grade again to refresh the reports.")
+        else:
+            rows = pending(book, assignment.name)
+            for student, answer in rows:
+                print(f"{student},{answer}")
+            print(f"{len(rows)} answer(s) pending", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            handler = {"export": cmd_export, "data": cmd_data}[argv[0]]
+            handler = {"export": cmd_export, "data": cmd_data, "scores": cmd_scores}[argv[0]]
             return handler(argv[1:])
         return cmd_grade(argv)
     except GraderError as exc:

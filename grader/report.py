@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import statistics
 import tempfile
 import unicodedata
@@ -23,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import jinja2
 
-from .results import CheckResult, SubmissionResult
+from .results import SubmissionResult
 
 if TYPE_CHECKING:
     from .spec import Assignment
@@ -95,7 +96,7 @@ class ReportContext:
         sandboxed: bool,
         generated_at: str | None = None,
     ) -> ReportContext:
-        """The context of one run of `assignment` under `profile`; timestamp defaults to now (UTC)."""
+        """The context of one run of `assignment` under `profile`; timestamp: now, UTC."""
         prof = assignment.profiles.get(profile)
         order = assignment.test_order()
         return cls(
@@ -143,7 +144,7 @@ def _is_plain_stem(student: str) -> bool:
 def _derived_stem(student: str) -> str:
     """A safe, readable, deterministic stem for an id that is not a plain file name."""
     keep = "".join(c if (c.isalnum() or c in "-_") else "_" for c in student)
-    slug = keep.strip("_")[:40] or "student"
+    slug = re.sub("_+", "_", keep).strip("_")[:40] or "student"
     digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"{slug}~{digest}"
 
@@ -221,8 +222,14 @@ def _check_rows(result: SubmissionResult, ctx: ReportContext) -> list[_CheckRow]
             if result.error is not None or not result.checks:
                 continue
             rows.append(
-                _CheckRow(name, name in ctx.hidden, None, ctx.points.get(name, 0.0), "missing",
-                          "This check produced no result for your notebook.")
+                _CheckRow(
+                    name,
+                    name in ctx.hidden,
+                    None,
+                    ctx.points.get(name, 0.0),
+                    "missing",
+                    "This check produced no result for your notebook.",
+                )
             )
             continue
         rows.append(
@@ -246,7 +253,9 @@ class _AnswerRow:
 
 
 def _answer_rows(result: SubmissionResult, manual: Mapping[str, float]) -> list[_AnswerRow]:
-    return [_AnswerRow(a.id, _clip(a.text, MAX_ANSWER_CHARS), manual.get(a.id)) for a in result.answers]
+    return [
+        _AnswerRow(a.id, _clip(a.text, MAX_ANSWER_CHARS), manual.get(a.id)) for a in result.answers
+    ]
 
 
 def _max_score(result: SubmissionResult, ctx: ReportContext) -> float:
@@ -257,12 +266,13 @@ def _score(result: SubmissionResult) -> float:
     return 0.0 if result.error is not None else result.score
 
 
-def _overall(result: SubmissionResult) -> str:
-    """One status word for a submission: passed, partial, failed or error."""
+def _overall(result: SubmissionResult, rows: Sequence[_CheckRow]) -> str:
+    """One status word for a submission: passed, partial, failed or error. Judged on the
+    display rows, so a check that produced no result counts as not passed."""
     if result.error is not None:
         return "error"
-    graded = [c for c in result.checks if c.status != "skipped"]
-    if graded and all(c.status == "passed" for c in graded):
+    graded = [r for r in rows if r.status != "skipped"]
+    if graded and all(r.status == "passed" for r in graded):
         return "passed"
     return "failed" if result.score <= _EPS else "partial"
 
@@ -298,10 +308,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _common(ctx: ReportContext) -> dict[str, Any]:
-    return {"ctx": ctx, "fmt": _fmt}
-
-
 def render_student(
     result: SubmissionResult,
     ctx: ReportContext,
@@ -312,20 +318,20 @@ def render_student(
     manual = dict(manual_scores or {})
     rows = _check_rows(result, ctx)
     graded = [r for r in rows if r.status != "skipped"]
-    return _env().get_template("student.html").render(
-        **_common(ctx),
+    overall = _overall(result, rows)
+    page = _env().get_template("student.html")
+    return page.render(
+        ctx=ctx,
         r=result,
         score=_score(result),
         max_score=_max_score(result, ctx),
-        overall=_overall(result),
-        overall_label=_OVERALL_LABELS[_overall(result)],
+        overall=overall,
+        overall_label=_OVERALL_LABELS[overall],
         rows=rows,
         n_passed=sum(1 for r in graded if r.status == "passed"),
         n_graded=len(graded),
         has_skipped=any(r.status == "skipped" for r in rows),
-        cell_issues=[
-            (ci, _clip(ci.evalue, MAX_EVALUE_CHARS)) for ci in result.cell_issues
-        ],
+        cell_issues=[(ci, _clip(ci.evalue, MAX_EVALUE_CHARS)) for ci in result.cell_issues],
         answers=_answer_rows(result, manual),
         manual_total=sum(manual.get(a.id, 0.0) for a in result.answers),
         has_manual=any(a.id in manual for a in result.answers),
@@ -346,27 +352,28 @@ class _TestStats:
 
 
 def _test_stats(graded: Sequence[SubmissionResult], ctx: ReportContext) -> list[_TestStats]:
-    order = list(ctx.test_order)
+    """Per check, over graded submissions: built from the same rows as the student pages,
+    so a check with no result counts as 0 points here too."""
+    per_test: dict[str, list[_CheckRow]] = {name: [] for name in ctx.test_order}
     for r in graded:
-        order += [c.name for c in r.checks if c.name not in order]
+        for row in _check_rows(r, ctx):
+            per_test.setdefault(row.name, []).append(row)
     out = []
-    for name in order:
-        checks: list[CheckResult] = [
-            c for r in graded for c in r.checks if c.name == name and c.status != "skipped"
-        ]
-        n = len(checks)
+    for name, all_rows in per_test.items():
+        rows = [row for row in all_rows if row.status != "skipped"]
+        earned = [row.points or 0.0 for row in rows]
+        losing = sum(1 for row, e in zip(rows, earned, strict=True) if e < row.max_points - _EPS)
+        n = len(rows)
         out.append(
             _TestStats(
                 name=name,
-                hidden=name in ctx.hidden or any(c.hidden for c in checks),
-                max_points=checks[0].max_points if checks else ctx.points.get(name, 0.0),
+                hidden=name in ctx.hidden or any(row.hidden for row in all_rows),
+                max_points=all_rows[0].max_points if all_rows else ctx.points.get(name, 0.0),
                 graded=n,
-                passed=sum(1 for c in checks if c.status == "passed"),
-                partial=sum(1 for c in checks if c.status == "partial"),
-                mean_points=statistics.fmean(c.points for c in checks) if n else None,
-                losing_pct=100.0 * sum(1 for c in checks if c.points < c.max_points - _EPS) / n
-                if n
-                else None,
+                passed=sum(1 for row in rows if row.status == "passed"),
+                partial=sum(1 for row in rows if row.status == "partial"),
+                mean_points=statistics.fmean(earned) if n else None,
+                losing_pct=100.0 * losing / n if n else None,
             )
         )
     return out
@@ -405,7 +412,8 @@ def render_summary(
     students = []
     for r in ordered:
         manual = manual_all.get(r.student, {})
-        checks = [c for c in r.checks if c.status != "skipped"]
+        rows = [row for row in _check_rows(r, ctx) if row.status != "skipped"]
+        overall = _overall(r, rows)
         scored = [manual[a.id] for a in r.answers if a.id in manual]
         students.append(
             _StudentRow(
@@ -413,10 +421,10 @@ def render_summary(
                 href=names[r.student],
                 score=_score(r),
                 max_score=_max_score(r, ctx),
-                status=_overall(r),
-                label=_OVERALL_LABELS[_overall(r)],
-                passed=sum(1 for c in checks if c.status == "passed"),
-                graded=len(checks),
+                status=overall,
+                label=_OVERALL_LABELS[overall],
+                passed=sum(1 for row in rows if row.status == "passed"),
+                graded=len(rows),
                 cell_issues=len(r.cell_issues),
                 pending=_pending(r, manual),
                 manual_total=sum(scored) if scored else None,
@@ -424,25 +432,28 @@ def render_summary(
                 error=r.error,
             )
         )
-    return _env().get_template("summary.html").render(
-        **_common(ctx),
-        n_total=len(ordered),
-        n_graded=len(graded),
-        failed=[s for s in students if s.error is not None],
-        stats=None
-        if not scores
-        else {
+    stats = None
+    if scores:
+        stats = {
             "mean": statistics.fmean(scores),
             "median": statistics.median(scores),
             "min": min(scores),
             "max": max(scores),
-        },
+        }
+    unsandboxed = sum(1 for r in ordered if not r.sandboxed) if ctx.sandboxed else len(ordered)
+    page = _env().get_template("summary.html")
+    return page.render(
+        ctx=ctx,
+        n_total=len(ordered),
+        n_graded=len(graded),
+        failed=[s for s in students if s.error is not None],
+        stats=stats,
         class_max=max(maxes) if maxes else ctx.max_points,
         mixed_max=len(maxes) > 1,
         tests=_test_stats(graded, ctx),
         students=students,
         pending=sum(s.pending for s in students),
-        unsandboxed=sum(1 for r in ordered if not r.sandboxed) if ctx.sandboxed else len(ordered),
+        unsandboxed=unsandboxed,
         synthetic=ctx.synthetic or any(r.synthetic_data for r in ordered),
     )
 
@@ -450,11 +461,21 @@ def render_summary(
 # --- files -------------------------------------------------------------------------------
 
 
+@functools.cache
+def _file_mode() -> int:
+    """What open() would give a new file (0o644 under the usual umask): mkstemp makes
+    0o600 files, which a web server or a colleague could not read."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` all at once: a temp file in the same folder, fsynced,
     then os.replace. A run killed at any point leaves the old file or the new one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -528,7 +549,11 @@ def export_csv(
         per_test = []
         for name in ctx.test_order:
             c = by_name.get(name)
-            per_test.append("" if r.error is not None or c is None or c.status == "skipped" else _fmt(c.points, 4))
+            per_test.append(
+                ""
+                if r.error is not None or c is None or c.status == "skipped"
+                else _fmt(c.points, 4)
+            )
         w.writerow(
             [
                 _cell(r.student),
