@@ -49,10 +49,16 @@ def python_roots() -> list[str]:
 
 
 def _gpu_binds() -> list[str]:
+    """NVIDIA device nodes, and the read-only PCI topology TensorFlow probes, when a GPU
+    exists. CUDA libraries come from /usr or the venv's nvidia wheels, bound already."""
     args: list[str] = []
-    for dev in sorted(Path("/dev").glob("nvidia*")):
+    devices = sorted(Path("/dev").glob("nvidia*"))
+    for dev in devices:
         args += ["--dev-bind", str(dev), str(dev)]
-    return args  # CUDA libraries live under /usr, which is bound already
+    if devices:
+        for d in ("/sys/bus", "/sys/devices", "/proc/driver/nvidia"):
+            args += ["--ro-bind-try", d, d]
+    return args
 
 
 def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:

@@ -56,7 +56,8 @@ def test_solution_full_starter_zero_and_each_mistake_loses_its_points(grade: Gra
     assert (reports / "index.html").is_file()
     for student in results:
         assert (reports / f"{student}.html").is_file()
-    rows = list(csv.DictReader((reports / "scores.csv").open(encoding="utf-8")))
+    with (reports / "scores.csv").open(encoding="utf-8-sig") as fh:  # Excel-friendly BOM
+        rows = list(csv.DictReader(fh))
     assert {row["student"] for row in rows} == set(results)
     by_student = {row["student"]: row for row in rows}
     assert float(by_student["solution"]["total"]) == solution.max_score
