@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import GraderError, UsageError
 
-SUBCOMMANDS = ("export", "data", "scores")
+SUBCOMMANDS = ("export", "data", "scores", "release")
 
 
 def _home() -> Path:
@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            handler = {"export": cmd_export, "data": cmd_data, "scores": cmd_scores}[argv[0]]
+            from .release import cmd_release
+
+            handler = {"export": cmd_export, "data": cmd_data, "scores": cmd_scores, "release": cmd_release}[argv[0]]
             return handler(argv[1:])
         return cmd_grade(argv)
     except GraderError as exc:

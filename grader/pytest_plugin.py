@@ -9,14 +9,19 @@ out of the way.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 CONTEXT_KEY = pytest.StashKey["CheckContext"]()
+STUDENT_KEY = pytest.StashKey[bool]()  # set when this session is a student self-check
+
+BUNDLE_FILE = "grader-bundle.toml"  # a student bundle's file (see grader.selfcheck)
+INI_KEY = "grader_bundle"  # the pytest ini key naming it
+PROFILE_CHOICES = ("full", "fast", "smoke")  # = grader.spec.PROFILES
 
 
 @dataclass
@@ -60,16 +65,83 @@ class CheckContext:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
 
+def _option_taken(parser: pytest.Parser, name: str) -> bool:
+    """Whether another plugin already registered the command-line option `name`."""
+    try:
+        groups = [parser._anonymous, *parser._groups]  # noqa: SLF001 - no public way to ask
+        return any(name in opt.names() for g in groups for opt in g.options)
+    except AttributeError:
+        return False
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        INI_KEY, help="student bundle: its grader-bundle.toml (set by `grade release`)", default=""
+    )
+    group = parser.getgroup(
+        "grader", "grader self-check (in a student bundle made by `grade release`)"
+    )
+    # --grader-profile / --grader-notebook always; the short names unless another plugin has them.
+    for short, long, kwargs in (
+        (
+            "--profile",
+            "--grader-profile",
+            dict(
+                dest="grader_profile",
+                choices=PROFILE_CHOICES,
+                default=None,
+                help="profile to run your notebook in: full, fast or smoke (default: the bundle's)",
+            ),
+        ),
+        (
+            "--notebook",
+            "--grader-notebook",
+            dict(
+                dest="grader_notebook",
+                default=None,
+                metavar="PATH",
+                help="check this notebook instead of the one named in grader-bundle.toml",
+            ),
+        ),
+    ):
+        names = [long] if _option_taken(parser, short) else [short, long]
+        group.addoption(*names, **kwargs)  # type: ignore[arg-type]
+
+
+def _bundle_file(config: pytest.Config) -> Path | None:
+    """The bundle's grader-bundle.toml when pytest runs in a student bundle, else None."""
+    try:
+        value = str(config.getini(INI_KEY) or "").strip()
+    except ValueError:
+        value = ""
+    if value:
+        base = config.inipath.parent if config.inipath is not None else config.rootpath
+        return base / value
+    candidate = config.rootpath / BUNDLE_FILE
+    return candidate if candidate.is_file() else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "profiles(*names): the profiles (full, fast, smoke) this check is valid in"
     )
+    if config.stash.get(CONTEXT_KEY, None) is not None:
+        return  # the grader injected its context
+    bundle = _bundle_file(config)
+    if bundle is None:
+        return  # an ordinary pytest session: stay out of the way
+    from .selfcheck import SelfCheck
+
+    config.stash[STUDENT_KEY] = True
+    config.pluginmanager.register(SelfCheck(config, bundle), "grader-selfcheck")
 
 
 def _context(request: pytest.FixtureRequest) -> CheckContext:
     ctx = request.config.stash.get(CONTEXT_KEY, None)
     if ctx is None:
-        pytest.skip("no notebook: this test needs the grader's `nb` fixture (run it from a student bundle)")
+        pytest.skip(
+            "no notebook: this test needs the grader's `nb` fixture (run it from a student bundle)"
+        )
     return ctx
 
 
@@ -132,15 +204,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     name = item.name
     if report.when == "setup" and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
-        ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0)
+        ctx.outcomes[name] = Outcome(
+            name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0
+        )
     elif report.when == "setup" and report.failed and call.excinfo is not None:
-        ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+        ctx.outcomes[name] = Outcome(
+            name, "failed", 0.0, _message(call.excinfo.value), call.duration
+        )
     elif report.when == "call":
         if call.excinfo is not None:
             if call.excinfo.errisinstance(pytest.skip.Exception):
-                ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(call.excinfo.value), call.duration)
+                ctx.outcomes[name] = Outcome(
+                    name, "skipped", 0.0, str(call.excinfo.value), call.duration
+                )
             else:
-                ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+                ctx.outcomes[name] = Outcome(
+                    name, "failed", 0.0, _message(call.excinfo.value), call.duration
+                )
         else:
             credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
             fraction = credit.fraction if isinstance(credit, Credit) else 1.0
@@ -151,6 +231,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 # A student running pytest should see partial credit as a failure.
                 report.outcome = "failed"
                 report.longrepr = f"partial credit {fraction:.0%}: {message}"
+    if (
+        report.failed
+        and call.excinfo is not None
+        and item.config.stash.get(STUDENT_KEY, False)
+        and item.config.option.tbstyle == "auto"
+    ):
+        # The student sees the message the grader's report would show, not a traceback
+        # through the grader's internals (--tb=long shows it all).
+        report.longrepr = _message(call.excinfo.value)
     return report
-
-
