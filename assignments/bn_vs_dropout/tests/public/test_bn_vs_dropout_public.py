@@ -1,0 +1,262 @@
+"""Public checks for bn_vs_dropout ([Self Study 2]).
+
+Contract (see the notebook):
+  model_dropout     Flatten(input_shape=(28, 28, 1)) -> Dense(100, relu) -> Dropout(0.25)
+                    -> Dense(10, softmax)
+  model_bn          Flatten(input_shape=(28, 28, 1)) -> Dense(100) -> BatchNormalization()
+                    -> Activation('relu') -> Dense(10, softmax); no Dropout layer
+  history_dropout, history_bn   the History each fit returned (or its .history dict)
+  comparison        {'dropout': {...}, 'bn': {...}}, each with the final-epoch loss,
+                    val_loss, accuracy and val_accuracy of that model's history
+  a markdown cell tagged answer:bn_vs_dropout
+
+Both models: SGD(), sparse_categorical_crossentropy, metrics=['accuracy'], epochs=50,
+validation_split=0.2, the same inputs scaled by / 255.0. The grader may run fewer epochs
+than asked (its profile caps them); what it checks is what your code asked for.
+"""
+
+from __future__ import annotations
+
+EPOCHS = 50
+VALIDATION_SPLIT = 0.2
+SGD_DEFAULT_LR = 0.01
+ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy", "SparseCategoricalAccuracy"}
+RUNS = (("dropout", "model_dropout", "history_dropout"), ("bn", "model_bn", "history_bn"))
+METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _arch(layers):
+    parts = []
+    for layer in layers:
+        cfg = layer["config"]
+        args = [str(cfg[k]) for k in ("units", "rate", "activation") if k in cfg]
+        parts.append(f"{layer['class']}({', '.join(args)})" if args else layer["class"])
+    return " -> ".join(parts) or "no layers"
+
+
+def _input_is_image(desc, what):
+    shape = desc["input_shape"]
+    size = 1
+    for d in (shape or [None])[1:]:
+        size *= d or 0
+    assert size == 784, f"{what}: the input must be a 28x28 image (input_shape=(28, 28, 1)), found {shape}."
+
+
+def _parts(credit, checks):
+    for what, fn in checks:
+        try:
+            fn()
+        except AssertionError as exc:
+            credit.check(False, str(exc))
+        else:
+            credit.check(True, f"{what} is right")
+
+
+def test_dropout_model_architecture(nb):
+    desc = nb.model("model_dropout")
+    layers = desc["layers"]
+    expected = "Flatten -> Dense(100, relu) -> Dropout(0.25) -> Dense(10, softmax)"
+    assert [layer["class"] for layer in layers] == ["Flatten", "Dense", "Dropout", "Dense"], (
+        f"model_dropout: expected the layers {expected}, found {_arch(layers)}."
+    )
+    hidden, dropout, out = (layers[i]["config"] for i in (1, 2, 3))
+    assert hidden.get("units") == 100 and hidden.get("activation") == "relu", (
+        f"model_dropout: the hidden layer must be Dense(100, activation='relu'), found {_arch(layers[1:2])}."
+    )
+    assert _number(dropout.get("rate")) and abs(dropout["rate"] - 0.25) < 1e-9, (
+        f"model_dropout: expected Dropout(0.25), found Dropout({dropout.get('rate')})."
+    )
+    assert out.get("units") == 10 and out.get("activation") == "softmax", (
+        f"model_dropout: the output layer must be Dense(10, activation='softmax'), found {_arch(layers[3:4])}."
+    )
+    _input_is_image(desc, "model_dropout")
+
+
+def test_bn_model_architecture(nb):
+    desc = nb.model("model_bn")
+    layers = desc["layers"]
+    classes = [layer["class"] for layer in layers]
+    found = _arch(layers)
+    expected = "Flatten -> Dense(100) -> BatchNormalization -> Activation(relu) -> Dense(10, softmax)"
+    assert "Dropout" not in classes, (
+        f"model_bn still has a Dropout layer ({found}): in this model BatchNormalization replaces Dropout, "
+        f"so it has no Dropout layer. Expected {expected}."
+    )
+    assert "BatchNormalization" in classes, (
+        f"model_bn has no BatchNormalization layer ({found}). Expected {expected}."
+    )
+    if classes != ["Flatten", "Dense", "BatchNormalization", "Activation", "Dense"]:
+        hint = ""
+        bn = classes.index("BatchNormalization")
+        dense_before = [layer for layer in layers[:bn] if layer["class"] == "Dense"]
+        if not dense_before:
+            hint = (" BatchNormalization comes before the hidden Dense layer: it should normalise the outputs"
+                    " of Dense(100), between the Dense layer and its activation.")
+        elif dense_before[-1]["config"].get("activation") not in (None, "linear"):
+            hint = (" The hidden Dense layer applies its activation before BatchNormalization: use Dense(100)"
+                    " without activation, then BatchNormalization(), then Activation('relu').")
+        raise AssertionError(f"model_bn: expected the layers {expected}, found {found}.{hint}")
+    hidden, act, out = layers[1]["config"], layers[3]["config"], layers[4]["config"]
+    assert hidden.get("units") == 100 and hidden.get("activation") in (None, "linear"), (
+        f"model_bn: the hidden layer must be Dense(100) with no activation (the ReLU comes after "
+        f"BatchNormalization), found {_arch(layers[1:2])}."
+    )
+    assert act.get("activation") == "relu", f"model_bn: expected Activation('relu'), found {_arch(layers[3:4])}."
+    assert out.get("units") == 10 and out.get("activation") == "softmax", (
+        f"model_bn: the output layer must be Dense(10, activation='softmax'), found {_arch(layers[4:5])}."
+    )
+    _input_is_image(desc, "model_bn")
+
+
+def _check_compile(nb, name):
+    comp = nb.model(name)["compile"]
+    assert comp is not None, f"{name} was not compiled; call {name}.compile(...) before fit."
+    opt = comp["optimizer"] or {}
+    cls = opt.get("class")
+    assert cls == "SGD", (
+        f"{name} is compiled with the optimizer {cls}; both models use the same optimizer, SGD() "
+        "(a comparison of two layers means nothing if the optimizers differ)."
+    )
+    cfg = opt.get("config", {})
+    lr = cfg.get("learning_rate")
+    assert _number(lr) and abs(lr - SGD_DEFAULT_LR) <= 1e-4 * SGD_DEFAULT_LR, (
+        f"{name}: SGD's learning rate is {lr!r}; the exercise uses SGD() with its default learning rate "
+        f"{SGD_DEFAULT_LR}."
+    )
+    assert not cfg.get("momentum") and not cfg.get("nesterov"), (
+        f"{name}: SGD has momentum {cfg.get('momentum')}; SGD() uses none."
+    )
+    loss = comp["loss_key"] or comp["loss"]
+    assert loss == "sparse_categorical_crossentropy", (
+        f"{name} is compiled with loss={comp['loss']!r}; the labels are integers 0..9: use "
+        "'sparse_categorical_crossentropy'."
+    )
+    metrics = comp["metrics"] if isinstance(comp["metrics"], list) else [comp["metrics"]]
+    assert any(m in ACCURACY_NAMES for m in metrics), (
+        f"{name} is compiled with metrics={metrics!r}; use metrics=['accuracy']."
+    )
+
+
+def test_compile_settings(nb, credit):
+    _parts(credit, [(f"{model} compile", lambda m=model: _check_compile(nb, m)) for _, model, _ in RUNS])
+
+
+def _fit(nb, history):
+    event = nb.fit_for(history)
+    assert event is not None, (
+        f"`{history}` is not the History of a fit call in this notebook; store what model.fit(...) returns."
+    )
+    return event
+
+
+def _check_fit(nb, history):
+    event = _fit(nb, history)
+    asked = event.get("epochs_asked")
+    assert asked == EPOCHS, (
+        f"`{history}` was trained with epochs={asked}; the exercise asks for epochs={EPOCHS} "
+        "(the grader may run fewer: that is its choice, not yours)."
+    )
+    split = event.get("validation_split")
+    assert _number(split) and abs(split - VALIDATION_SPLIT) < 1e-9 and not event.get("validation_data"), (
+        f"`{history}` was trained with validation_split={split!r}; use validation_split={VALIDATION_SPLIT}."
+    )
+    top = (event.get("x") or {}).get("max")
+    assert _number(top) and top <= 1.0 + 1e-6, (
+        f"`{history}`: the training images go up to {top}; scale them to [0, 1] with x_train / 255.0."
+    )
+
+
+def _check_alike(nb):
+    a, b = _fit(nb, "history_dropout"), _fit(nb, "history_bn")
+    xa, xb = a.get("x") or {}, b.get("x") or {}
+    for key in ("min", "max"):
+        va, vb = xa.get(key), xb.get(key)
+        assert _number(va) and _number(vb) and abs(va - vb) <= 1e-6 * max(1.0, abs(va)), (
+            f"the two runs were trained on differently scaled inputs (values {xa.get('min')}..{xa.get('max')} "
+            f"for the dropout model, {xb.get('min')}..{xb.get('max')} for the BN model): both must train on "
+            "the same x_train / 255.0."
+        )
+    assert xa.get("shape") == xb.get("shape"), (
+        f"the two runs were trained on different data (shapes {xa.get('shape')} and {xb.get('shape')})."
+    )
+    assert a.get("batch_size") == b.get("batch_size"), (
+        f"the two runs use different batch sizes ({a.get('batch_size')} and {b.get('batch_size')}); "
+        "train both alike (the default batch size)."
+    )
+
+
+def test_same_training_setup(nb, credit):
+    _parts(credit, [
+        ("the dropout run", lambda: _check_fit(nb, "history_dropout")),
+        ("the BN run", lambda: _check_fit(nb, "history_bn")),
+        ("the two runs alike", lambda: _check_alike(nb)),
+    ])
+
+
+def test_histories_valid(nb):
+    for _, _, history in RUNS:
+        h = nb.history(history)
+        missing = [k for k in METRICS if k not in h]
+        assert not missing, (
+            f"`{history}` has no {', '.join(missing)}: compile with metrics=['accuracy'] and fit with "
+            "validation_split=0.2."
+        )
+
+
+def test_comparison_matches_histories(nb, credit):
+    comparison = nb.get("comparison")
+    assert isinstance(comparison, dict) and set(comparison) == {"dropout", "bn"}, (
+        "`comparison` must be a dict with exactly the keys 'dropout' and 'bn', got "
+        + (f"the keys {list(comparison)!r}" if isinstance(comparison, dict) else type(comparison).__name__) + "."
+    )
+    finals = {}
+    for key, _, history in RUNS:
+        h = nb.history(history)
+        finals[key] = {m: h[m][-1] for m in METRICS if m in h}
+    for key, _, history in RUNS:
+        entry = comparison[key]
+        if not isinstance(entry, dict):
+            credit.check(False, f"comparison['{key}'] must be a dict of the final-epoch metrics.")
+            continue
+        for metric in METRICS:
+            got = entry.get(metric)
+            want = finals[key].get(metric)
+            if want is None:
+                credit.check(False, f"`{history}` has no {metric}, so comparison['{key}']['{metric}'] cannot match.")
+                continue
+            if not _number(got):
+                credit.check(False, f"comparison['{key}']['{metric}'] must be a number, got {got!r:.60}.")
+                continue
+            ok = abs(got - want) <= 1e-6 * max(1.0, abs(want))
+            hint = ""
+            if not ok:
+                other = "bn" if key == "dropout" else "dropout"
+                theirs = finals[other].get(metric)
+                if theirs is not None and abs(got - theirs) <= 1e-6 * max(1.0, abs(theirs)):
+                    hint = f" It is the {other} model's value: the two entries are swapped."
+                else:
+                    h = nb.history(history)[metric]
+                    if any(abs(got - v) <= 1e-6 * max(1.0, abs(v)) for v in h[:-1]):
+                        hint = " It is the value of an earlier epoch: use the last epoch's, h[...][-1]."
+            credit.check(
+                ok,
+                f"comparison['{key}']['{metric}'] is {got:.6g}, but the last epoch of `{history}` has "
+                f"{metric} = {want:.6g}.{hint}",
+            )
+
+
+def test_answer_bn_vs_dropout_written(nb):
+    # Graded by a person (the report shows it with a pending score); this point is for
+    # having written something in the tagged cell.
+    text = nb.answer("bn_vs_dropout")
+    assert text is not None, (
+        "the markdown cell tagged answer:bn_vs_dropout is missing; keep the cell of the starter notebook"
+        " (with its tag) and write your answer in it."
+    )
+    assert text.strip(), (
+        "the answer cell (tagged answer:bn_vs_dropout) is empty: compare the two models and explain the difference."
+    )
