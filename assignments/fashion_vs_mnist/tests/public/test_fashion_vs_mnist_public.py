@@ -1,0 +1,82 @@
+"""Public checks for fashion_vs_mnist: the shapes of the contract.
+
+The grader runs these and, besides them, hidden checks: that the overfitting gaps
+are computed from the right histories the right way round, that both data sets were
+loaded, that both runs train a fresh copy of the MNIST example's network with its
+training set-up and the same scaling, that each test accuracy is its own model's
+model.evaluate result, and (with real data, in the full profile) that the accuracies
+are where the two data sets put them.
+
+Contract (see the notebook):
+  history_mnist, history_fashion      what each fit returned (History or its dict)
+  test_acc_mnist, test_acc_fashion    model.evaluate(x_test, t_test)[1] of each, in [0, 1]
+  overfit_gap_mnist, overfit_gap_fashion   val_loss[-1] - loss[-1] of each run's history
+  a markdown answer tagged answer:loss_vs_accuracy
+"""
+
+from __future__ import annotations
+
+import math
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+RUNS = ("mnist", "fashion")
+
+
+def _number(nb, name, finite=True):
+    value = nb.get(name)
+    if isinstance(value, (list, tuple)):
+        raise AssertionError(
+            f"`{name}` is a {type(value).__name__}; it must be one number"
+            + (" (model.evaluate returns [loss, accuracy]: take [1])." if name.startswith("test_acc") else ".")
+        )
+    assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+        f"`{name}` must be a number, got {value!r}."
+    )
+    assert not finite or math.isfinite(value), f"`{name}` = {value}: it must be a finite number."
+    return float(value)
+
+
+def test_histories_recorded(nb):
+    for run in RUNS:
+        name = f"history_{run}"
+        hist = nb.history(name)
+        missing = [k for k in HISTORY_KEYS if k not in hist]
+        assert not missing, (
+            f"`{name}` has no {', '.join(missing)}: it must be what fit returned, trained with "
+            "metrics=['accuracy'] and validation_split=0.2. It has: " + ", ".join(sorted(hist)) + "."
+        )
+        lengths = {k: len(hist[k]) for k in HISTORY_KEYS}
+        assert min(lengths.values()) >= 1 and len(set(lengths.values())) == 1, (
+            f"`{name}` should hold one value per epoch for each of {', '.join(HISTORY_KEYS)}; got lengths {lengths}."
+        )
+
+
+def test_test_accuracies_are_fractions(nb):
+    for run in RUNS:
+        name = f"test_acc_{run}"
+        acc = _number(nb, name)
+        assert 0.0 <= acc <= 1.0, (
+            f"`{name}` = {acc:g} is not a fraction in [0, 1]"
+            + (": it looks like a percentage; keep the value model.evaluate returns." if 1 < acc <= 100 else ".")
+        )
+
+
+def test_overfit_gaps_are_numbers(nb):
+    # A run that diverged has NaN losses, and then its gap is NaN too: that is graded
+    # (as a run that did not learn) by a hidden check, not here.
+    for run in RUNS:
+        _number(nb, f"overfit_gap_{run}", finite=False)
+
+
+def test_answer_loss_vs_accuracy_written(nb):
+    # The answer is graded by a person (the report shows it with a pending score).
+    # This check only gives the point for having written something in the tagged cell.
+    text = nb.answer("loss_vs_accuracy")
+    assert text is not None, (
+        "the markdown cell tagged answer:loss_vs_accuracy is missing; keep the cell of the starter notebook "
+        "(with its tag) and write your answer in it."
+    )
+    assert text.strip(), (
+        "the answer cell (tagged answer:loss_vs_accuracy) is empty: compare the two runs and explain why the "
+        "validation loss can rise while the accuracy stays flat."
+    )

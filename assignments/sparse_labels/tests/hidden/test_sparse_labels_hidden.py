@@ -1,0 +1,197 @@
+"""Hidden checks for sparse_labels: no one-hot encoding anywhere, the data set's own
+labels, the original model, and where test_accuracy came from.
+
+Students see only the assert messages, never this source.
+
+How test_accuracy is checked. The trusted side cannot run the student's model, but the
+trace records every model.evaluate call with the model it was called on (model_uid,
+the same id nb.model reports), the shape of its inputs and what it returned. So
+test_accuracy must equal the accuracy returned by an evaluate call of `model` on the
+whole test set (as many rows as the test set the kernel was given), made after the last
+fit of that model. The usual slips get a hint: the loss (evaluate(...)[0]), a
+percentage, the notes' 0.9832, a training accuracy, the untrained model.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+
+import numpy as np
+import pytest
+
+
+def _calls_named(source: str, name: str) -> int:
+    """Calls of `name(...)` or `<anything>.name(...)` in the notebook's code; comments and
+    strings do not count. A notebook whose code does not parse as a whole is searched
+    block by block (blocks between blank lines), as text where a block does not parse."""
+    source = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+
+    def count_tree(tree):
+        n = 0
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                if (isinstance(f, ast.Name) and f.id == name) or (isinstance(f, ast.Attribute) and f.attr == name):
+                    n += 1
+        return n
+
+    try:
+        return count_tree(ast.parse(source))
+    except SyntaxError:
+        pass
+    count = 0
+    for chunk in re.split(r"\n\s*\n", source):
+        try:
+            count += count_tree(ast.parse(chunk))
+        except SyntaxError:
+            text = "\n".join(line.split("#", 1)[0] for line in chunk.splitlines())
+            count += len(re.findall(rf"\b{name}\s*\(", text))
+    return count
+
+
+def _events(nb, kind):
+    return [e for e in nb.trace() if isinstance(e, dict) and e.get("event") == kind]
+
+
+def test_no_one_hot_encoding(nb):
+    fits = _events(nb, "fit")
+    assert fits, (
+        "no model.fit was recorded: the notebook did not train the model, so there is no training without "
+        "one-hot labels to grade."
+    )
+    recorded = sum(int(e.get("calls") or 1) for e in _events(nb, "to_categorical"))
+    written = _calls_named(nb.code, "to_categorical")
+    assert recorded == 0 and written == 0, (
+        f"to_categorical is still used ({recorded} call(s) recorded while the notebook ran, {written} in its "
+        "code). The exercise trains without one-hot encoding: remove every use of to_categorical, also one "
+        "that only prints an example."
+    )
+
+
+def test_labels_match_loaded_data(nb, data):
+    (_, y_train), (_, y_test) = data.load("mnist")
+    for name, ref in (("Y_train", y_train), ("Y_test", y_test)):
+        value = np.asarray(nb.get(name))
+        assert value.size == ref.size, (
+            f"`{name}` holds {value.size} numbers for {ref.size} images: it should be the labels as loaded, "
+            "one integer per image" + (" (it looks one-hot encoded)." if value.size == 10 * ref.size else ".")
+        )
+        flat = value.reshape(-1)
+        assert np.array_equal(flat, ref), (
+            f"`{name}` is not the label vector of the data set: {int((flat != ref).sum())} of {ref.size} "
+            f"labels differ from what mnist.load_data() gave the notebook. Use Y_class_"
+            f"{'train' if name == 'Y_train' else 'test'} as loaded (do not shuffle, cut or shift it)."
+        )
+
+
+def _layers(desc):
+    return [ly for ly in desc.get("layers", []) if ly.get("class") != "InputLayer"]
+
+
+def test_model_is_the_original(nb):
+    desc = nb.model("model")
+    layers = _layers(desc)
+    summary = " -> ".join(
+        f"{ly.get('class')}({ly.get('config', {}).get('units', '')}, {ly.get('config', {}).get('activation', '')})"
+        for ly in layers
+    )
+    assert len(layers) == 2 and all(ly.get("class") == "Dense" for ly in layers), (
+        "`model` must be the original network, Dense(512, relu) on 784 inputs -> Dense(10, softmax); "
+        f"got {summary or 'no layers'}."
+    )
+    hidden, out = (ly.get("config", {}) for ly in layers)
+    assert hidden.get("units") == 512 and hidden.get("activation") == "relu", (
+        f"the hidden layer must be Dense(512, activation='relu') as in the original; got {summary}."
+    )
+    assert out.get("units") == 10 and out.get("activation") == "softmax", (
+        f"the output layer must be Dense(10, activation='softmax'); got {summary}."
+    )
+    assert layers[0].get("params") == 784 * 512 + 512, (
+        f"the hidden layer has {layers[0].get('params')} parameters, expected {784 * 512 + 512}: the input must be "
+        "the 784 pixels of a flattened image (input_dim=784)."
+    )
+    optimizer = ((desc.get("compile") or {}).get("optimizer") or {}).get("class", "")
+    assert str(optimizer).lower() == "adam", (
+        f"`model` must be compiled with optimizer='adam' as in the original, got {optimizer or 'none'}."
+    )
+
+
+def _rows(desc):
+    """Number of samples of a traced input description, or None."""
+    if not isinstance(desc, dict):
+        return None
+    shape = desc.get("shape")
+    if isinstance(shape, list) and shape and isinstance(shape[0], int):
+        return shape[0]
+    return desc.get("len") if isinstance(desc.get("len"), int) else None
+
+
+def _loss_and_accuracy(result):
+    if isinstance(result, dict):
+        acc = result.get("accuracy", result.get("acc", result.get("compile_metrics")))
+        return result.get("loss"), acc
+    if isinstance(result, list) and len(result) >= 2:
+        return result[0], result[1]
+    if isinstance(result, (int, float)):
+        return result, None
+    return None, None
+
+
+def _close(a, b, tol=5e-5):
+    return isinstance(b, (int, float)) and not isinstance(b, bool) and abs(a - b) <= tol
+
+
+def test_test_accuracy_from_evaluate(nb, data):
+    (_, _), (_, y_test) = data.load("mnist")
+    n_test = len(y_test)
+    acc = nb.get("test_accuracy")
+    assert isinstance(acc, (int, float)) and not isinstance(acc, bool) and math.isfinite(acc), (
+        f"`test_accuracy` must be the number model.evaluate(X_test, Y_test)[1], got {acc!r}."
+    )
+    uid = nb.model("model").get("uid")
+    trace = nb.trace()
+    fits = [i for i, e in enumerate(trace) if e["event"] == "fit" and e.get("model_uid") == uid]
+    assert fits, "no fit of `model` was recorded, so test_accuracy cannot come from the trained model."
+    evals = [e for e in trace[fits[-1] + 1:] if e["event"] == "evaluate" and e.get("model_uid") == uid]
+    on_test = [e for e in evals if _rows(e.get("x")) == n_test]
+    before = [e for e in trace[: fits[-1]] if e["event"] == "evaluate" and e.get("model_uid") == uid]
+    assert on_test, (
+        "no call of model.evaluate(X_test, Y_test) on the trained `model` (after its training, on all "
+        f"{n_test} test images) was recorded"
+        + (f"; {len(evals)} evaluate call(s) on other data were" if evals else "")
+        + (" (an evaluate before training does not count)" if before and not evals else "")
+        + ". test_accuracy is model.evaluate(X_test, Y_test)[1] after training."
+    )
+    results = [_loss_and_accuracy(e.get("result")) for e in on_test]
+    if any(_close(acc, a) for _, a in results):
+        return
+    if any(_close(acc, loss, 1e-6 * max(1.0, abs(loss))) for loss, _ in results if isinstance(loss, (int, float))):
+        raise AssertionError(
+            f"`test_accuracy` = {acc:.4f} is the test loss: model.evaluate returns [loss, accuracy], so the "
+            "accuracy is model.evaluate(X_test, Y_test)[1]."
+        )
+    accs = [a for _, a in results if isinstance(a, (int, float))]
+    shown = f"{accs[-1]:.4f}" if accs else "no accuracy (was the model compiled with metrics=['accuracy']?)"
+    hint = ""
+    if 1 < acc <= 100 and any(_close(acc / 100.0, a) for a in accs):
+        hint = " Your value is a percentage: keep the fraction evaluate returns."
+    elif _close(acc, 0.9832, 1e-9):
+        hint = " 0.9832 is the notes' result, not your model's."
+    raise AssertionError(
+        f"`test_accuracy` = {acc:.4f}, but model.evaluate(X_test, Y_test) of your trained model returned the "
+        f"accuracy {shown}. Store that value: test_accuracy = model.evaluate(X_test, Y_test)[1].{hint}"
+    )
+
+
+@pytest.mark.profiles("full")
+def test_test_accuracy_full(nb):
+    acc = nb.get("test_accuracy")
+    assert isinstance(acc, (int, float)) and not isinstance(acc, bool), (
+        f"`test_accuracy` must be a number, got {acc!r}."
+    )
+    assert acc >= 0.975, (
+        f"`test_accuracy` = {acc:.4f}; the notes' network reaches about 0.98 on the MNIST test set (0.9832). "
+        "Check the scaling (/ 255), the loss and that training ran for its epochs."
+    )
