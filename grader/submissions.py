@@ -10,6 +10,7 @@ import hashlib
 import json
 import stat
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,7 +21,9 @@ MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CELLS = 2000
 MAX_EXTRA_BYTES = 50 * 1024 * 1024
 MAX_ZIP_ENTRIES = 200
+MAX_FOLDER_FILES = 200
 MAX_ZIP_RATIO = 100
+MAX_ERROR_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,13 @@ class _Reject(Exception):
     """Internal: a reason to reject one submission."""
 
 
+def _one_line(text: str) -> str:
+    """A reason as one printable line (file names and parser messages are untrusted)."""
+    clean = "".join(" " if c in "\r\n\t" else ("?" if unicodedata.category(c).startswith("C") else c) for c in text)
+    clean = " ".join(clean.split())
+    return clean if len(clean) <= MAX_ERROR_CHARS else clean[: MAX_ERROR_CHARS - 1] + "…"
+
+
 def collect(folder: Path, notebook_name: str) -> list[Submission]:
     """One Submission per student id found in `folder`, sorted by id."""
     folder = Path(folder)
@@ -55,7 +65,7 @@ def collect(folder: Path, notebook_name: str) -> list[Submission]:
         if len(entries) > 1:
             names = ", ".join(e.name for e in entries)
             out.append(
-                Submission(student, entries[0], error=f"two submissions for one student: {names}; keep one")
+                Submission(student, entries[0], error=_one_line(f"two submissions for one student: {names}; keep one"))
             )
             continue
         out.append(read_submission(student, entries[0], notebook_name))
@@ -71,11 +81,15 @@ def _student_id(entry: Path) -> str:
 
 
 def read_submission(student: str, path: Path, notebook_name: str) -> Submission:
+    """Read and validate one submission; never raises for anything in the file itself."""
     try:
         nb_bytes, files = _read_entry(path, notebook_name)
         notebook = parse_notebook(nb_bytes)
     except _Reject as exc:
-        return Submission(student, path, error=f"{path.name}: {exc}")
+        return Submission(student, path, error=_one_line(f"{path.name}: {exc}"))
+    except OSError as exc:  # vanished, unreadable, an I/O error: this submission only
+        reason = exc.strerror or type(exc).__name__
+        return Submission(student, path, error=_one_line(f"{path.name}: cannot be read ({reason})"))
     h = hashlib.sha256(nb_bytes)
     for name in sorted(files):
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
@@ -95,7 +109,9 @@ def _read_entry(path: Path, notebook_name: str) -> tuple[bytes, dict[str, bytes]
         return _pick(_read_zip(path), notebook_name)
     if lower.endswith(".ipynb"):
         if st.st_size > MAX_NOTEBOOK_BYTES:
-            raise _Reject(f"notebook is {st.st_size // 1024 // 1024} MB; the limit is {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB")
+            raise _Reject(
+                f"notebook is {st.st_size // 1024 // 1024} MB; the limit is {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB"
+            )
         return path.read_bytes(), {}
     raise _Reject("is not a notebook: submit <id>.ipynb, a folder <id>/ or <id>.zip")
 
@@ -104,7 +120,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     total = 0
     for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
+        rel = unicodedata.normalize("NFC", p.relative_to(folder).as_posix())
         if any(part.startswith(".") or part == "__MACOSX" for part in rel.split("/")):
             continue
         st = p.lstat()
@@ -117,6 +133,10 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
         total += st.st_size
         if total > MAX_EXTRA_BYTES:
             raise _Reject(f"holds more than {MAX_EXTRA_BYTES // 1024 // 1024} MB of files")
+        if len(files) >= MAX_FOLDER_FILES:
+            raise _Reject(f"holds more than {MAX_FOLDER_FILES} files")
+        if rel in files:
+            raise _Reject(f"holds two files named {rel}")
         files[rel] = p.read_bytes()
     return files
 
@@ -154,7 +174,11 @@ def _read_zip(path: Path) -> dict[str, bytes]:
                 raise _Reject(f"zip entry {name!r} cannot be read ({exc})") from None
             if len(data) != info.file_size:
                 raise _Reject(f"zip entry {name!r} is not the size its header says")
-            files[pure.as_posix()] = data
+            key = unicodedata.normalize("NFC", pure.as_posix())
+            if key in files:
+                # Which of two same-named entries an unzip tool keeps differs: refuse to guess.
+                raise _Reject(f"zip holds two entries named {key!r}")
+            files[key] = data
     return files
 
 
@@ -168,8 +192,7 @@ def _pick(files: dict[str, bytes], notebook_name: str) -> tuple[bytes, dict[str,
         named = [n for n in notebooks if PurePosixPath(n).name == notebook_name]
         if len(named) != 1:
             raise _Reject(
-                f"holds several notebooks ({', '.join(sorted(notebooks))}) and none is uniquely "
-                f"named {notebook_name}"
+                f"holds several notebooks ({', '.join(sorted(notebooks))}) and none is uniquely named {notebook_name}"
             )
         chosen = named[0]
     nb_bytes = files.pop(chosen)
@@ -183,7 +206,7 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     if not data.strip():
         raise _Reject("is empty")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM (some Windows editors add one) is harmless
     except UnicodeDecodeError as exc:
         raise _Reject(f"is not UTF-8 text (byte {exc.start}); save the notebook from Jupyter again") from None
     try:
@@ -198,8 +221,12 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     if not isinstance(major, int) or major < 3:
         raise _Reject(f"has nbformat {major!r}; only notebooks of format 3 or 4 can be graded")
     try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
+        # nbformat warns (e.g. cells without ids, which it then adds): the verdict must not
+        # depend on the caller's warning filters (pytest turns warnings into errors).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:  # nbformat raises many types for malformed content
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _Reject(f"is not a valid notebook: {first[:200]}") from None
