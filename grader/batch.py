@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, scratch
 from .errors import UsageError
 from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
@@ -69,7 +69,7 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         from .datastore import DataStore
 
         store = DataStore(opts.data_root)
-        probe = Path(tempfile.mkdtemp(prefix="grader-probe-"))
+        probe = scratch.make("probe")
         try:
             store.stage(list(assignment.datasets), assignment.profiles[opts.profile], probe)
         finally:
@@ -110,7 +110,8 @@ def _schedule(assignment: Assignment, todo: list[Submission], gopts: GradeOption
     if not todo:
         return
     sandbox.sweep_stale_cgroups()
-    work = Path(tempfile.mkdtemp(prefix="grader-run-"))
+    scratch.sweep()
+    work = scratch.make("run")
     running: dict[subprocess.Popen[bytes], tuple[Submission, Path, float]] = {}
     queue = list(todo)
     deadline_s = _job_deadline(assignment)

@@ -29,7 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import sandbox
+from . import sandbox, scratch
 from .errors import BadReply, CheckTimeout, KernelGone
 from .spec import Limits, Profile
 
@@ -135,9 +135,9 @@ class KernelSession:
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> KernelSession:
-        self._tmp = Path(tempfile.mkdtemp(prefix="grader-"))
+        self._tmp = scratch.make("k", max_len=80)
         os.chmod(self._tmp, 0o755)
-        conn = self._tmp / "conn"
+        conn = self._tmp / "c"  # short: ipc socket paths are limited to 107 bytes
         conn.mkdir()
         env = dict(KERNEL_ENV)
         plan_files: dict[str, Path] = {}
@@ -187,7 +187,7 @@ class KernelSession:
                 return sandbox.wrap(plan, super().format_kernel_cmd(extra_arguments))
 
         config_dir = conn
-        manager_kwargs = {"transport": "ipc", "connection_file": str(config_dir / "kernel.json")}
+        manager_kwargs = {"transport": "ipc", "connection_file": str(config_dir / "k.json")}
 
         def make_km(*_a: Any, **_k: Any) -> AsyncKernelManager:
             km = _Manager(kernel_name="python3", **manager_kwargs)
@@ -228,6 +228,11 @@ class KernelSession:
             self._kc.load_connection_info(client.km.get_connection_info(session=False))
             self._kc.session.key = client.km.session.key
             self._kc.start_channels()
+            if self.sandboxed:
+                # The kernel has bound its sockets: take the folder back so the notebook
+                # cannot fill the host's disk through it.
+                os.chown(conn, 0, 0)
+                os.chmod(conn, 0o755)
             self._run_bootstrap()
         except RuntimeError as exc:
             tail = self.kernel_log_tail()
@@ -245,6 +250,9 @@ class KernelSession:
             except Exception:
                 pass
             self._kc = None
+        left_behind = sandbox.stray_processes(self._cgroup)
+        if left_behind:
+            self.events.append(f"{left_behind} process(es) left behind by the notebook were killed")
         if self._ctx is not None:
             try:
                 self._ctx.__exit__(None, None, None)
@@ -254,9 +262,7 @@ class KernelSession:
         if self._log is not None:
             self._log.close()
             self._log = None
-        left = sandbox.destroy_cgroup(self._cgroup)
-        if left > 1:
-            self.events.append(f"{left - 1} process(es) left behind by the notebook were killed")
+        sandbox.destroy_cgroup(self._cgroup)
         self._cgroup = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -353,7 +359,7 @@ class KernelSession:
         except Exception:
             pass
         try:
-            self._execute_quiet("pass", timeout=10)
+            self._execute_quiet("pass", timeout=max(10.0, min(60.0, self.limits.cell_timeout_s / 4)))
         except (CheckTimeout, KernelGone):
             self.events.append("the kernel did not respond to an interrupt and was stopped")
             self.kill()

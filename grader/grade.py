@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import scratch
 from .errors import GraderError
 from .execute import KernelSession
 from .pytest_plugin import CheckContext
@@ -77,7 +78,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
     allowed = {
         name: data for name, data in sub.files.items() if any(Path(name).match(p) for p in assignment.allowed_files)
     }
-    stage_dir = Path(tempfile.mkdtemp(prefix="grader-data-"))
+    stage_dir = scratch.make("data")
     try:
         data_dir = store.stage(list(assignment.datasets), profile, stage_dir) if assignment.datasets else None
         nb = copy.deepcopy(sub.notebook)
@@ -94,7 +95,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 handle = Notebook(session, nb)
                 ctx = CheckContext(notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile))
                 checks, _log = run_checks(assignment, ctx, include_hidden=opts.include_hidden)
-                events = list(session.events)
+            events = list(session.events)  # after exit: it counts processes left behind
         except GraderError as exc:
             return error_result(assignment, sub, opts, f"could not be run: {exc}")
         except AssertionError as exc:  # KernelGone at start-up

@@ -180,7 +180,12 @@ def report_file_names(students: Iterable[str]) -> dict[str, str]:
 # --- view models -------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _clip(text: str, limit: int) -> str:
+    """Student text, shortened, without terminal escapes or control characters."""
+    text = _CONTROL.sub("", text)
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"

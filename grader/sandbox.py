@@ -26,6 +26,9 @@ from .spec import Limits
 NOBODY = 65534
 HOME = "/home/student"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# memory and pids limit a kernel; cpu gives every kernel an equal share, so one that
+# forks busy processes (each in its own session) cannot starve its neighbours.
+CONTROLLERS = ("memory", "pids", "cpu")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
     if plan.cgroup:
         join = " && ".join(
             f"echo $$ > {CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'}"
-            for ctl in ("memory", "pids")
+            for ctl in CONTROLLERS
         )
         cmd = ["sh", "-c", f'{join} && exec "$@"', "sandbox", *cmd]
     return cmd
@@ -132,7 +135,7 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
 def cgroups_available() -> bool:
     """cgroup v1 memory and pids controllers writable by us (true on our runners)."""
     try:
-        for ctl in ("memory", "pids"):
+        for ctl in CONTROLLERS:
             base = CGROUP_ROOT / ctl / "grader"
             base.mkdir(exist_ok=True)
             probe = base / f"probe-{os.getpid()}"
@@ -150,6 +153,7 @@ def create_cgroup(name: str, limits: Limits) -> str | None:
     pids = CGROUP_ROOT / "pids" / "grader" / name
     mem.mkdir(exist_ok=True)
     pids.mkdir(exist_ok=True)
+    (CGROUP_ROOT / "cpu" / "grader" / name).mkdir(exist_ok=True)
     limit = limits.memory_mb * 1024 * 1024
     (mem / "memory.limit_in_bytes").write_text(str(limit))
     try:
@@ -171,6 +175,28 @@ def cgroup_oom_killed(name: str | None) -> bool:
         if line.startswith("oom_kill "):
             return int(line.split()[1]) > 0
     return (CGROUP_ROOT / "memory" / "grader" / name / "memory.failcnt").read_text().strip() != "0"
+
+
+def stray_processes(name: str | None) -> int:
+    """Processes in the kernel's cgroup other than bubblewrap and the kernel itself:
+    what the notebook started and left running (daemons, orphaned children)."""
+    if not name:
+        return 0
+    try:
+        pids = (CGROUP_ROOT / "pids" / "grader" / name / "cgroup.procs").read_text().split()
+    except OSError:
+        return 0
+    stray = 0
+    for pid in pids:
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if comm == "bwrap" or b"ipykernel_launcher" in cmdline:
+            continue
+        stray += 1
+    return stray
 
 
 def destroy_cgroup(name: str | None) -> int:
@@ -196,7 +222,7 @@ def destroy_cgroup(name: str | None) -> int:
             except ProcessLookupError:
                 pass
         time.sleep(0.02)
-    for ctl in ("memory", "pids"):
+    for ctl in CONTROLLERS:
         d = CGROUP_ROOT / ctl / "grader" / name
         for _ in range(50):
             try:
@@ -251,7 +277,7 @@ def sweep_stale_cgroups() -> None:
     """Remove our empty cgroups left by a grader that was killed (never anyone else's)."""
     if not cgroups_available():
         return
-    for ctl in ("memory", "pids"):
+    for ctl in CONTROLLERS:
         base = CGROUP_ROOT / ctl / "grader"
         for d in base.iterdir() if base.is_dir() else []:
             if not d.is_dir():

@@ -37,8 +37,8 @@ KILLS = 4
 
 def _batch(folder: Path) -> list[str]:
     folder.mkdir()
-    for i in range(1, 4):
-        shutil.copy(SOLUTION, folder / f"student{i}.ipynb")
+    for i in range(1, 11):  # enough work that a kill lands mid-run on a quiet machine too
+        shutil.copy(SOLUTION, folder / f"student{i:02d}.ipynb")
     shutil.copy(MISTAKES / "no_relu.ipynb", folder / "mistake.ipynb")
     shutil.copy(ASSIGNMENT / "cnn_filters.ipynb", folder / "starter.ipynb")
     (folder / "broken.ipynb").write_text('{"cells": [')
@@ -114,7 +114,7 @@ def test_killed_runs_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None:
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         if attempt < KILLS:
-            delay = rng.uniform(1.0, 4.0)
+            delay = rng.uniform(0.5, 2.5)
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
@@ -134,8 +134,8 @@ def test_killed_runs_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None:
         counts = book.runs_per_student("cnn_filters")
         latest = {r.student: r for r in book.latest("cnn_filters")}
     assert counts == {s: 1 for s in students}, f"seed {seed}: {counts}"
-    for i in range(1, 4):
-        r = latest[f"student{i}"]
+    for i in range(1, 11):
+        r = latest[f"student{i:02d}"]
         assert r.error is None and r.score == r.max_score > 0, (
             r.error,
             [c.name for c in r.checks if c.status != "passed"],
@@ -165,11 +165,6 @@ def test_killed_runs_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (batch.py/execute.py): a SIGKILLed run leaves its temporary folders (job files, "
-    "kernel connection folders, staged data) behind, and the next run does not sweep them",
-)
 def test_killed_runs_leave_no_temporary_folders(tmp_path: Path) -> None:
     reason = sandbox.check_available()
     if reason:
@@ -197,7 +192,7 @@ def test_killed_runs_leave_no_temporary_folders(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not list(tmpdir.glob("grader-*/conn/kernel.json")) and time.monotonic() < deadline:
+    while not list(tmpdir.glob("grader-*/c/k.json")) and time.monotonic() < deadline:
         time.sleep(0.1)  # kill it while a kernel is running
     proc.send_signal(signal.SIGKILL)
     proc.wait()
