@@ -186,14 +186,19 @@ def stray_processes(name: str | None) -> int:
         pids = (CGROUP_ROOT / "pids" / "grader" / name / "cgroup.procs").read_text().split()
     except OSError:
         return 0
+    def comm(pid: str) -> str:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+
     stray = 0
     for pid in pids:
         try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if comm == "bwrap" or b"ipykernel_launcher" in cmdline:
+            if comm(pid) == "bwrap":
+                continue
+            # The kernel is the one child of bubblewrap's init; its forks are strays.
+            ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            if comm(ppid) == "bwrap":
+                continue
+        except (OSError, IndexError):
             continue
         stray += 1
     return stray

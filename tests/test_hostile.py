@@ -364,11 +364,6 @@ def test_nothing_written_outside_the_sandbox(hostile_run: HostileRun) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (sandbox.py): kernels get no cpu cgroup; busy children that each call setsid() escape "
-    "the scheduler's per-session autogroup and starve the kernel graded beside them",
-)
 def test_cpu_hog_does_not_starve_its_neighbour(hostile_run: HostileRun) -> None:
     alone, beside = hostile_run.alone, hostile_run.neighbour["reference"]
     assert beside.score == alone.score, _lost(beside)
@@ -612,11 +607,6 @@ def test_file_size_and_tmp_limits_hold(hostile_run: HostileRun) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (sandbox.py/execute.py): the connection folder is a writable bind of a host folder with "
-    "no size cap; a notebook can write max_file_mb per file, without limit on the count, to the host disk",
-)
 def test_disk_flood_cannot_reach_the_host_disk(hostile_run: HostileRun) -> None:
     found = hostile_run.findings("disk_flood")
     assert found["conn"], "the attack found no connection folder"
@@ -632,11 +622,6 @@ def test_fork_flood_is_capped(hostile_run: HostileRun) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (grade.py): events are copied before KernelSession.__exit__ kills left-behind "
-    "processes, so the report never says that the notebook left processes behind",
-)
 def test_report_says_processes_were_left_behind(hostile_run: HostileRun) -> None:
     for name in ("leave_processes", "fork_flood"):
         page = html.unescape(hostile_run.page(name))
@@ -659,11 +644,6 @@ def test_report_escapes_student_text(hostile_run: HostileRun) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (report.py): control characters (terminal colour escapes) in a student's error "
-    "message reach the HTML page raw",
-)
 def test_report_strips_terminal_escapes(hostile_run: HostileRun) -> None:
     raw = hostile_run.page("report_injection")
     assert "red" in raw and "\x1b" not in raw
