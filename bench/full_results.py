@@ -35,8 +35,9 @@ def run(name: str, profile_name: str) -> None:
     data_dir = DataStore.default().stage(list(spec.datasets), profile, stage) if spec.datasets else None
     nb = nbformat.read(REPO / "solutions" / name / spec.notebook, as_version=4)
     t0 = time.monotonic()
-    with KernelSession(limits=spec.limits, profile=profile, data_dir=data_dir,
-                       sandboxed=sandbox.check_available() is None, seed=0) as session:
+    with KernelSession(
+        limits=spec.limits, profile=profile, data_dir=data_dir, sandboxed=sandbox.check_available() is None, seed=0
+    ) as session:
         result = session.run_notebook(nb)
         trace = Notebook(session, nb).trace()
     seconds = time.monotonic() - t0

@@ -81,10 +81,23 @@ def main() -> int:
             bare_times = [bare(s.notebook, data_dir) for s in subs]
             t0 = time.perf_counter()
             subprocess.run(
-                [str(REPO / ".venv" / "bin" / "grade"), str(spec.root), str(subdir), "--profile", args.profile,
-                 "--workers", "1", "--gradebook", str(work / "gb.sqlite"), "--reports", str(work / "reports"),
-                 "--data", str(data_root)],
-                check=True, capture_output=True,
+                [
+                    str(REPO / ".venv" / "bin" / "grade"),
+                    str(spec.root),
+                    str(subdir),
+                    "--profile",
+                    args.profile,
+                    "--workers",
+                    "1",
+                    "--gradebook",
+                    str(work / "gb.sqlite"),
+                    "--reports",
+                    str(work / "reports"),
+                    "--data",
+                    str(data_root),
+                ],
+                check=True,
+                capture_output=True,
             )
             graded = (time.perf_counter() - t0) / len(subs)
             b = statistics.mean(bare_times)

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,7 +104,9 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
     return RunSummary(graded=graded, skipped=skipped, results=results, seconds=time.monotonic() - started)
 
 
-def _schedule(assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]):  # type: ignore[no-untyped-def]
+def _schedule(
+    assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]
+):  # type: ignore[no-untyped-def]
     """Run up to `workers` worker processes; yield each result as it arrives."""
     if not todo:
         return
@@ -116,7 +117,9 @@ def _schedule(assignment: Assignment, todo: list[Submission], gopts: GradeOption
     queue = list(todo)
     deadline_s = _job_deadline(assignment)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
+    ).rstrip(os.pathsep)
     try:
         while queue or running:
             while queue and len(running) < max(1, opts.workers):

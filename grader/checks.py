@@ -32,15 +32,22 @@ def run_pytest(files: list[Path], rootdir: Path, ctx: CheckContext) -> tuple[int
     args = [
         *[str(f) for f in files],
         "-q",
-        "--rootdir", str(rootdir),
+        "--rootdir",
+        str(rootdir),
         "--import-mode=importlib",
-        "-p", "no:cacheprovider",
-        "-p", "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
         "--assert=plain",
-        "-o", "addopts=",
-        "-o", "python_files=test_*.py",
-        "-W", "ignore::DeprecationWarning",
-        "-c", os.devnull,
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=test_*.py",
+        "-W",
+        "ignore::DeprecationWarning",
+        "-c",
+        os.devnull,
     ]
     plugins: list[Any] = [_Inject(ctx), pytest_plugin]
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
@@ -72,7 +79,9 @@ def score(assignment: Assignment, outcomes: dict[str, Outcome], include_hidden: 
             pts = assignment.points[name]
             o = outcomes.get(name)
             if o is None:
-                results.append(CheckResult(name, tf.hidden, 0.0, pts, "failed", "this check did not run (collection error)"))
+                results.append(
+                    CheckResult(name, tf.hidden, 0.0, pts, "failed", "this check did not run (collection error)")
+                )
                 continue
             if o.status == "skipped":
                 results.append(CheckResult(name, tf.hidden, 0.0, 0.0, "skipped", o.message, o.seconds))

@@ -157,7 +157,9 @@ def cmd_scores(argv: list[str]) -> int:
         if args.action == "import":
             n = import_scores(book, assignment.name, args.file)
             left = len(pending(book, assignment.name))
-            print(f"imported {n} manual score(s); {left} answer(s) still pending. Run grade again to refresh the reports.")
+            print(
+                f"imported {n} manual score(s); {left} answer(s) still pending. Run grade again to refresh the reports."
+            )
         else:
             rows = pending(book, assignment.name)
             for student, answer in rows:

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,8 +23,8 @@ from typing import Any
 
 import nbformat
 from jupyter_client.blocking import BlockingKernelClient
-from jupyter_core.utils import run_sync
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -335,7 +334,9 @@ class KernelSession:
             seconds = time.monotonic() - t0
             err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             if err is not None:
-                result.cells.append(CellRun(index, "error", str(err.get("ename", "")), str(err.get("evalue", ""))[:500], seconds))
+                result.cells.append(
+                    CellRun(index, "error", str(err.get("ename", "")), str(err.get("evalue", ""))[:500], seconds)
+                )
             else:
                 result.cells.append(CellRun(index, "ok", seconds=seconds))
         if client.output_capped:
@@ -432,9 +433,7 @@ class KernelSession:
             left = deadline - time.monotonic()
             if left <= 0:
                 self._recover_after_check_timeout()
-                raise CheckTimeout(
-                    f"your code did not finish within the check's time limit of {timeout:g} s"
-                )
+                raise CheckTimeout(f"your code did not finish within the check's time limit of {timeout:g} s")
             try:
                 msg = self._kc.get_iopub_msg(timeout=min(left, 0.5))
             except Empty:

@@ -8,17 +8,16 @@ from __future__ import annotations
 import copy
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import scratch
+from .checks import run_checks
 from .errors import GraderError
 from .execute import KernelSession
 from .pytest_plugin import CheckContext
 from .results import Answer, CellIssue, SubmissionResult
-from .checks import run_checks
 from .spec import Assignment
 from .submissions import Submission
 from .witness import Notebook, answers
@@ -103,9 +102,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
     finally:
         shutil.rmtree(stage_dir, ignore_errors=True)
 
-    issues = tuple(
-        CellIssue(c.index + 1, c.status, c.ename, c.evalue) for c in execution.cells if c.status != "ok"
-    )
+    issues = tuple(CellIssue(c.index + 1, c.status, c.ename, c.evalue) for c in execution.cells if c.status != "ok")
     score = round(sum(c.points for c in checks), 4)
     max_score = round(sum(c.max_points for c in checks), 4)
     return SubmissionResult(

@@ -64,7 +64,8 @@ class Gradebook:
 
     def has(self, assignment: str, student: str, submission_digest: str, spec_digest: str, profile: str) -> bool:
         row = self.db.execute(
-            "SELECT 1 FROM results WHERE assignment=? AND student=? AND submission_digest=? AND spec_digest=? AND profile=?",
+            "SELECT 1 FROM results WHERE assignment=? AND student=? AND submission_digest=?"
+            " AND spec_digest=? AND profile=?",
             (assignment, student, submission_digest, spec_digest, profile),
         ).fetchone()
         return row is not None
@@ -109,11 +110,15 @@ class Gradebook:
         return int(self.db.execute("SELECT COUNT(*) FROM results WHERE assignment=?", (assignment,)).fetchone()[0])
 
     def runs_per_student(self, assignment: str) -> dict[str, int]:
-        rows = self.db.execute("SELECT student, COUNT(*) FROM results WHERE assignment=? GROUP BY student", (assignment,))
+        rows = self.db.execute(
+            "SELECT student, COUNT(*) FROM results WHERE assignment=? GROUP BY student", (assignment,)
+        )
         return {s: int(n) for s, n in rows}
 
     # -- manual scores for free-text answers
-    def set_manual(self, assignment: str, student: str, answer_id: str, score: float, max_score: float | None, comment: str) -> None:
+    def set_manual(
+        self, assignment: str, student: str, answer_id: str, score: float, max_score: float | None, comment: str
+    ) -> None:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO manual_scores VALUES (?,?,?,?,?,?,?)",

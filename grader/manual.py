@@ -20,7 +20,9 @@ def import_scores(book: Gradebook, assignment: str, path: Path) -> int:
     reader = csv.DictReader(text.splitlines())
     need = {"student", "answer", "score"}
     if not reader.fieldnames or not need <= {f.strip() for f in reader.fieldnames}:
-        raise GraderError("the first row must name the columns student, answer, score (and optionally max, comment)", path)
+        raise GraderError(
+            "the first row must name the columns student, answer, score (and optionally max, comment)", path
+        )
     known = {r.student: {a.id for a in r.answers} for r in book.latest(assignment)}
     rows = []
     for n, raw in enumerate(reader, start=2):
@@ -52,8 +54,5 @@ def pending(book: Gradebook, assignment: str) -> list[tuple[str, str]]:
     """(student, answer id) pairs that still wait for a person's score."""
     done = book.manual(assignment)
     return [
-        (r.student, a.id)
-        for r in book.latest(assignment)
-        for a in r.answers
-        if a.id not in done.get(r.student, {})
+        (r.student, a.id) for r in book.latest(assignment) for a in r.answers if a.id not in done.get(r.student, {})
     ]

@@ -75,12 +75,8 @@ def _option_taken(parser: pytest.Parser, name: str) -> bool:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        INI_KEY, help="student bundle: its grader-bundle.toml (set by `grade release`)", default=""
-    )
-    group = parser.getgroup(
-        "grader", "grader self-check (in a student bundle made by `grade release`)"
-    )
+    parser.addini(INI_KEY, help="student bundle: its grader-bundle.toml (set by `grade release`)", default="")
+    group = parser.getgroup("grader", "grader self-check (in a student bundle made by `grade release`)")
     # --grader-profile / --grader-notebook always; the short names unless another plugin has them.
     for short, long, kwargs in (
         (
@@ -122,9 +118,7 @@ def _bundle_file(config: pytest.Config) -> Path | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "profiles(*names): the profiles (full, fast, smoke) this check is valid in"
-    )
+    config.addinivalue_line("markers", "profiles(*names): the profiles (full, fast, smoke) this check is valid in")
     if config.stash.get(CONTEXT_KEY, None) is not None:
         return  # the grader injected its context
     bundle = _bundle_file(config)
@@ -139,9 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _context(request: pytest.FixtureRequest) -> CheckContext:
     ctx = request.config.stash.get(CONTEXT_KEY, None)
     if ctx is None:
-        pytest.skip(
-            "no notebook: this test needs the grader's `nb` fixture (run it from a student bundle)"
-        )
+        pytest.skip("no notebook: this test needs the grader's `nb` fixture (run it from a student bundle)")
     return ctx
 
 
@@ -204,23 +196,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     name = item.name
     if report.when == "setup" and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
-        ctx.outcomes[name] = Outcome(
-            name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0
-        )
+        ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0)
     elif report.when == "setup" and report.failed and call.excinfo is not None:
-        ctx.outcomes[name] = Outcome(
-            name, "failed", 0.0, _message(call.excinfo.value), call.duration
-        )
+        ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
     elif report.when == "call":
         if call.excinfo is not None:
             if call.excinfo.errisinstance(pytest.skip.Exception):
-                ctx.outcomes[name] = Outcome(
-                    name, "skipped", 0.0, str(call.excinfo.value), call.duration
-                )
+                ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(call.excinfo.value), call.duration)
             else:
-                ctx.outcomes[name] = Outcome(
-                    name, "failed", 0.0, _message(call.excinfo.value), call.duration
-                )
+                ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
         else:
             credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
             fraction = credit.fraction if isinstance(credit, Credit) else 1.0

@@ -78,12 +78,22 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
         return argv
     bwrap = [
         "bwrap",
-        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
-        "--hostname", "sandbox",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
         "--clearenv",
-        "--ro-bind", "/usr", "/usr",
-        "--ro-bind", "/etc", "/etc",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--ro-bind",
+        "/etc",
+        "/etc",
     ]
     for link in ("bin", "lib", "lib64", "sbin", "lib32"):
         p = Path("/") / link
@@ -119,13 +129,17 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
     for key, value in sorted(plan.env.items()):
         bwrap += ["--setenv", key, value]
     setpriv = [
-        "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--",
+        "setpriv",
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--",
     ]
     cmd = rlimits + bwrap + setpriv + argv
     if plan.cgroup:
         join = " && ".join(
-            f"echo $$ > {CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'}"
-            for ctl in CONTROLLERS
+            f"echo $$ > {CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'}" for ctl in CONTROLLERS
         )
         cmd = ["sh", "-c", f'{join} && exec "$@"', "sandbox", *cmd]
     return cmd
@@ -186,6 +200,7 @@ def stray_processes(name: str | None) -> int:
         pids = (CGROUP_ROOT / "pids" / "grader" / name / "cgroup.procs").read_text().split()
     except OSError:
         return 0
+
     def comm(pid: str) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
 

@@ -40,7 +40,7 @@ def sweep() -> int:
     removed = 0
     roots = {Path(tempfile.gettempdir()), Path("/tmp")}
     for d in [d for root in roots for d in root.glob(f"{PREFIX}*-*-*")]:
-        parts = d.name[len(PREFIX):].split("-")
+        parts = d.name[len(PREFIX) :].split("-")
         if len(parts) < 3 or not parts[1].isdigit() or not d.is_dir():
             continue
         if not _alive(int(parts[1])):

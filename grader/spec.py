@@ -90,9 +90,7 @@ class Assignment:
 
 
 def _typed(toml: Path, table: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    if isinstance(value, bool) and kind is not bool and bool not in (
-        kind if isinstance(kind, tuple) else (kind,)
-    ):
+    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
         raise SpecError(f"[{table}] {key} must be a number, got {value!r}", toml)
     if not isinstance(value, kind):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
@@ -207,9 +205,7 @@ def load_assignment(folder: Path | str) -> Assignment:
         base = {f.name: getattr(DEFAULT_PROFILES[name], f.name) for f in fields(Profile)}
         base.pop("name")
         merged = _dataclass_from(toml, f"profiles.{name}", table, Profile, name=name)
-        profiles[name] = Profile(
-            name=name, **{k: (getattr(merged, k) if k in table else v) for k, v in base.items()}
-        )
+        profiles[name] = Profile(name=name, **{k: (getattr(merged, k) if k in table else v) for k, v in base.items()})
 
     test_files = _collect_tests(toml, root / "tests" / "public", hidden=False) + _collect_tests(
         toml, root / "tests" / "hidden", hidden=True

@@ -202,7 +202,14 @@ class Notebook:
     def type_name(self, name: str) -> str:
         return str(self._ask({"op": "type", "name": name}).get("value"))[:200]
 
-    def call(self, name: str, *args: Any, forbid: tuple[str, ...] | list[str] = (), timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        name: str,
+        *args: Any,
+        forbid: tuple[str, ...] | list[str] = (),
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Call the student's function `name` on values the test made."""
         reply = self._ask(
             {"op": "call", "name": name, "args": encode(list(args)), "kwargs": encode(kwargs), "forbid": list(forbid)},
@@ -294,8 +301,12 @@ class Notebook:
             raise BadReply(f"the checkpoint path must be a non-empty string, got {type(path).__name__} {path!r:.100}")
         if split not in ("test", "train", "validation"):
             raise ValueError(f"split must be 'test', 'train' or 'validation', not {split!r}")
-        fields: dict[str, Any] = {"path": path, "split": split, "scale": float(scale),
-                                  "validation_split": float(validation_split)}
+        fields: dict[str, Any] = {
+            "path": path,
+            "split": split,
+            "scale": float(scale),
+            "validation_split": float(validation_split),
+        }
         if dataset is not None:
             fields["dataset"] = dataset
         if model is not None:
@@ -436,13 +447,15 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
         config = _plain(layer.get("config", {}), lw)
         if not isinstance(config, dict):
             raise BadReply(f"{lw}: malformed layer config")
-        layers.append({
-            "class": _str(layer.get("class"), lw),
-            "name": _str(layer.get("name"), lw),
-            "config": config,
-            "output_shape": _shape(layer.get("output_shape"), lw),
-            "params": _int(layer.get("params"), lw, optional=True),
-        })
+        layers.append(
+            {
+                "class": _str(layer.get("class"), lw),
+                "name": _str(layer.get("name"), lw),
+                "config": config,
+                "output_shape": _shape(layer.get("output_shape"), lw),
+                "params": _int(layer.get("params"), lw, optional=True),
+            }
+        )
     comp = value.get("compile")
     compile_out: dict[str, Any] | None = None
     if comp is not None:
@@ -571,7 +584,11 @@ def answers(nb: nbformat.NotebookNode) -> dict[str, str]:
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
-        ids = [t.split(":", 1)[1] for t in cell.get("metadata", {}).get("tags", []) if isinstance(t, str) and t.startswith("answer:")]
+        ids = [
+            t.split(":", 1)[1]
+            for t in cell.get("metadata", {}).get("tags", [])
+            if isinstance(t, str) and t.startswith("answer:")
+        ]
         text = cell.source
         for line in text.splitlines():
             s = line.strip()

@@ -52,7 +52,15 @@ def grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Grader:
                 else:
                     shutil.copy(src, dest)
         code = grade_main(
-            [str(ASSIGNMENTS / assignment), str(folder), "--reports", str(tmp_path / "reports"), "--profile", "smoke", *args]
+            [
+                str(ASSIGNMENTS / assignment),
+                str(folder),
+                "--reports",
+                str(tmp_path / "reports"),
+                "--profile",
+                "smoke",
+                *args,
+            ]
         )
         assert code == 0, f"grade exited {code}"
         spec = load_assignment(ASSIGNMENTS / assignment)

@@ -29,7 +29,9 @@ def test_without_a_sandbox_the_grader_refuses_untrusted_work(monkeypatch: pytest
         sandbox.check_available.cache_clear()
 
 
-def test_export_before_any_grading_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_before_any_grading_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GRADER_HOME", str(tmp_path))
     assignment = Path(__file__).resolve().parent.parent / "assignments" / "cnn_filters"
     code = main(["export", str(assignment)])

@@ -13,8 +13,15 @@ from grader.results import CheckResult, SubmissionResult
 
 def result(student: str, score: float, digest: str = "d1") -> SubmissionResult:
     return SubmissionResult(
-        student=student, assignment="a", assignment_version="1", spec_digest="s", submission_digest=digest,
-        profile="smoke", sandboxed=True, score=score, max_score=10,
+        student=student,
+        assignment="a",
+        assignment_version="1",
+        spec_digest="s",
+        submission_digest=digest,
+        profile="smoke",
+        sandboxed=True,
+        score=score,
+        max_score=10,
         checks=(CheckResult("test_x", False, score, 10, "partial", "msg"),),
     )
 

@@ -8,7 +8,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import ASSIGNMENTS, FIXTURES, SOLUTIONS, Grader
 
 PIPELINE_ASSIGNMENTS = ["conv2d_simple", "cnn_filters"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import io
 
+import nbformat
 import numpy as np
 import pytest
 
 from grader.errors import BadReply, ForbiddenCall, MissingName, StudentError
-from grader.witness import ForeignObject, Notebook, decode, encode, answers
-import nbformat
+from grader.witness import ForeignObject, Notebook, answers, decode, encode
 
 
 def npy(arr: np.ndarray) -> dict[str, str]:

@@ -66,7 +66,6 @@ def _grader_bootstrap(config):
 
     mime = config["mime"]
     max_reply = int(config["max_reply_bytes"])
-    profile = config["profile"]
     trace = []
 
     def record(event, **fields):
