@@ -432,7 +432,8 @@ class KernelSession:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                self._recover_after_check_timeout()
+                self.events.append("a check ran out of time and the kernel was interrupted")
+                self._recover_after_timeout()
                 raise CheckTimeout(f"your code did not finish within the check's time limit of {timeout:g} s")
             try:
                 msg = self._kc.get_iopub_msg(timeout=min(left, 0.5))
@@ -469,7 +470,3 @@ class KernelSession:
         if not isinstance(reply, dict) or reply.get("id") != rid:
             raise BadReply("the notebook's answer did not match the question")
         return reply
-
-    def _recover_after_check_timeout(self) -> None:
-        self.events.append("a check ran out of time and the kernel was interrupted")
-        self._recover_after_timeout()

@@ -219,14 +219,11 @@ def stray_processes(name: str | None) -> int:
     return stray
 
 
-def destroy_cgroup(name: str | None) -> int:
+def destroy_cgroup(name: str | None) -> None:
     """Kill every process left in the cgroup (forks that outlived the kernel), remove it.
-
-    Returns how many processes had to be killed.
-    """
+    Reporting them is `stray_processes`' job, before the kernel is stopped."""
     if not name:
-        return 0
-    killed = 0
+        return
     pids_dir = CGROUP_ROOT / "pids" / "grader" / name
     for _ in range(50):
         try:
@@ -238,7 +235,6 @@ def destroy_cgroup(name: str | None) -> int:
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
             except ProcessLookupError:
                 pass
         time.sleep(0.02)
@@ -252,7 +248,6 @@ def destroy_cgroup(name: str | None) -> int:
                 break
             except OSError:
                 time.sleep(0.02)
-    return killed
 
 
 @functools.cache
