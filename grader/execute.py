@@ -22,6 +22,8 @@ from queue import Empty
 from typing import Any
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -86,6 +88,27 @@ class _CappedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class _DropWatch:
+    """Tells when zmq has cut a socket's connection, as it does for a message over
+    MAXMSGSIZE; zmq does not reconnect after that, so the grader must."""
+
+    def __init__(self, socket: zmq.Socket) -> None:
+        address = f"inproc://grader-watch-{secrets.token_hex(8)}"
+        socket.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._monitor: zmq.Socket = zmq.Socket(socket.context, zmq.PAIR)  # blocking even on asyncio contexts
+        self._monitor.connect(address)
+
+    def dropped(self) -> bool:
+        seen = False
+        while self._monitor.poll(0):
+            self._monitor.recv_multipart()
+            seen = True
+        return seen
+
+    def close(self) -> None:
+        self._monitor.close(linger=0)
+
+
 def _bootstrap_code(config: dict[str, Any]) -> str:
     """Code that runs the kernel-side bootstrap in a namespace of its own, leaving
     nothing in the student's globals."""
@@ -130,6 +153,10 @@ class KernelSession:
         self._ctx: Any = None
         self._kc: BlockingKernelClient | None = None
         self._log: Any = None
+        self._contexts: list[zmq.Context] = []
+        self._cell_watch: _DropWatch | None = None
+        self._answer_watch: _DropWatch | None = None
+        self._answers_connected = False
         self.dead = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -178,12 +205,17 @@ class KernelSession:
                 (work / name).write_bytes(data)
             kernel_cwd = str(work)
 
+        async_context = self._capped_context(zmq.asyncio.Context)
+
         class _Manager(AsyncKernelManager):
             def format_kernel_cmd(self, extra_arguments=None):  # type: ignore[no-untyped-def]
                 # The connection file exists by now; the kernel's uid must read it.
                 if plan.enabled:
                     os.chmod(self.connection_file, 0o644)
                 return sandbox.wrap(plan, super().format_kernel_cmd(extra_arguments))
+
+            def client(self, **kwargs):  # type: ignore[no-untyped-def]
+                return super().client(context=async_context, **kwargs)
 
         config_dir = conn
         manager_kwargs = {"transport": "ipc", "connection_file": str(config_dir / "k.json")}
@@ -222,11 +254,8 @@ class KernelSession:
         self._ctx = client.setup_kernel(**launch)
         try:
             self._ctx.__enter__()
-            self._kc = BlockingKernelClient()
-            assert client.km is not None
-            self._kc.load_connection_info(client.km.get_connection_info(session=False))
-            self._kc.session.key = client.km.session.key
-            self._kc.start_channels()
+            self._witness_context = self._capped_context(zmq.Context)
+            self._connect_witness(answers=False)
             if self.sandboxed:
                 # The kernel has bound its sockets: take the folder back so the notebook
                 # cannot fill the host's disk through it.
@@ -258,6 +287,13 @@ class KernelSession:
             except Exception:
                 pass
             self._ctx = None
+        for watch in (self._cell_watch, self._answer_watch):
+            if watch is not None:
+                watch.close()
+        self._cell_watch = self._answer_watch = None
+        for context in self._contexts:
+            context.destroy(linger=0)
+        self._contexts = []
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -266,6 +302,18 @@ class KernelSession:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+    def _capped_context(self, kind: type[zmq.Context]) -> zmq.Context:
+        """A zmq context whose sockets refuse any message over twice the answer cap
+        (room for a full-size answer quoted inside JSON, plus a MB for headers).
+
+        Without it one `print` of a few GB is read whole into the grader's memory
+        before any output cap can look at it; zmq refuses it while it arrives.
+        """
+        context = kind()
+        context.setsockopt(zmq.MAXMSGSIZE, self._max_message_mb() * 1024 * 1024)
+        self._contexts.append(context)
+        return context
 
     def kernel_log_tail(self) -> str:
         try:
@@ -300,6 +348,7 @@ class KernelSession:
         client.nb = nb
         result = ExecutionResult(notebook=nb)
         started = time.monotonic()
+        self._watch_cells()
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -325,13 +374,20 @@ class KernelSession:
                 what = "notebook" if whole else "cell"
                 self.events.append(f"cell {index + 1} was stopped at the {what} time limit ({limit} s)")
                 result.cells.append(CellRun(index, "timeout", "Timeout", f"stopped after {limit} s", seconds))
-                self._recover_after_timeout()
+                if self._recover_after_timeout():
+                    self._reconnect_cells("after a time-out")
                 continue
             except DeadKernelError:
                 self._mark_dead(f"the kernel died while running cell {index + 1}")
                 result.cells.append(CellRun(index, "error", "KernelDied", self.events[-1], time.monotonic() - t0))
                 continue
             seconds = time.monotonic() - t0
+            if self._cell_watch is not None and self._cell_watch.dropped():
+                self.events.append(
+                    f"cell {index + 1} sent one output over {self._max_message_mb()} MB; "
+                    "the grader refused it, so some of that cell's output is missing"
+                )
+                self._reconnect_cells("after an oversized output")
             err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             if err is not None:
                 result.cells.append(
@@ -342,6 +398,12 @@ class KernelSession:
         if client.output_capped:
             self.events.append(f"output over {self.limits.max_output_kb} KB was dropped")
         result.seconds = time.monotonic() - started
+        # nbclient's channel is done: left open, it would queue every message of the
+        # checks unread. The grader's own client takes over, now listening for answers.
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if not self.dead:
+            self._connect_witness(answers=True)
         result.kernel_alive = not self.dead
         result.events = self.events
         return result
@@ -352,7 +414,7 @@ class KernelSession:
             why += f" (it ran out of its {self.limits.memory_mb} MB memory limit)"
         self.events.append(why)
 
-    def _recover_after_timeout(self) -> None:
+    def _recover_after_timeout(self) -> bool:
         """Interrupt; if the kernel does not come back, kill it (checks then score 0)."""
         assert self._client is not None and self._client.km is not None
         try:
@@ -364,18 +426,33 @@ class KernelSession:
         except (CheckTimeout, KernelGone):
             self.events.append("the kernel did not respond to an interrupt and was stopped")
             self.kill()
-            return
-        # nbclient's channels can lose messages when a cell's wait is abandoned
-        # mid-receive; a fresh client starts the next cell clean.
+            return False
+        return True
+
+    def _reconnect_cells(self, why: str) -> None:
+        """Give nbclient a fresh client: its channels can lose messages when a cell's
+        wait is abandoned mid-receive, and zmq never reconnects after an oversized
+        message."""
         client = self._client
+        assert client is not None
         try:
             if client.kc is not None:
                 client.kc.stop_channels()
             client.kc = None
             client.start_new_kernel_client()
+            self._watch_cells()
         except Exception:
-            self.events.append("the grader lost its connection to the kernel after a time-out")
+            self.events.append(f"the grader lost its connection to the kernel {why}")
             self.kill()
+
+    def _watch_cells(self) -> None:
+        assert self._client is not None and self._client.kc is not None
+        if self._cell_watch is not None:
+            self._cell_watch.close()
+        self._cell_watch = _DropWatch(self._client.kc.iopub_channel.socket)
+
+    def _max_message_mb(self) -> int:
+        return self.limits.max_reply_mb * 2 + 1
 
     def kill(self) -> None:
         self.dead = True
@@ -388,6 +465,32 @@ class KernelSession:
         sandbox.destroy_cgroup(self._cgroup)
 
     # ------------------------------------------------------------------ witness channel
+    def _connect_witness(self, *, answers: bool) -> None:
+        """(Re)connect the grader's own client: the shell channel for its quiet runs,
+        and, once the notebook has run, the iopub channel its answers arrive on."""
+        assert self._client is not None and self._client.km is not None
+        if self._kc is not None:
+            self._kc.stop_channels()
+        if self._answer_watch is not None:
+            self._answer_watch.close()
+            self._answer_watch = None
+        kc = BlockingKernelClient(context=self._witness_context)
+        kc.load_connection_info(self._client.km.get_connection_info(session=False))
+        kc.session.key = self._client.km.session.key
+        kc.start_channels(iopub=answers, stdin=False)
+        self._kc = kc
+        self._answers_connected = answers
+        if answers:
+            self._answer_watch = _DropWatch(kc.iopub_channel.socket)
+            # ipykernel greets each new subscriber; before that, answers could be missed.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    if kc.get_iopub_msg(timeout=0.2)["msg_type"] == "iopub_welcome":
+                        break
+                except Empty:
+                    continue
+
     def _alive(self) -> bool:
         if self.dead or self._client is None or self._client.km is None:
             return False
@@ -418,6 +521,8 @@ class KernelSession:
         """Send one witness request; return the kernel's decoded JSON answer (untrusted)."""
         if self.dead:
             raise KernelGone("the notebook's kernel is no longer running, so this could not be checked")
+        if not self._answers_connected:
+            self._connect_witness(answers=True)
         assert self._kc is not None
         timeout = timeout or self.limits.check_timeout_s
         rid = secrets.token_hex(8)
@@ -441,6 +546,11 @@ class KernelSession:
                 if not self._alive():
                     self._mark_dead("the kernel died during a check")
                     raise KernelGone(self.events[-1]) from None
+                if self._answer_watch is not None and self._answer_watch.dropped():
+                    self._connect_witness(answers=True)
+                    raise BadReply(
+                        f"the notebook sent a message over {self._max_message_mb()} MB, which was refused"
+                    ) from None
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue

@@ -915,6 +915,17 @@ ATTACKS: list[Attack] = [
         mentions=("was dropped",),
     ),
     Attack(
+        "giant_message",
+        "print 160 MB in one call: one message that the grader would have to read whole",
+        _code(
+            """
+            print("x" * (160 * 1024 * 1024))
+            """
+        ),
+        "full",
+        mentions=("refused",),
+    ),
+    Attack(
         "leave_processes",
         "leave daemons behind: a new session, a double fork, nohup &",
         _code(
