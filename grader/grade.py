@@ -18,6 +18,7 @@ from .errors import GraderError
 from .execute import KernelSession
 from .pytest_plugin import CheckContext
 from .results import Answer, CellIssue, SubmissionResult
+from .source import grader_mentions
 from .spec import Assignment
 from .submissions import Submission
 from .witness import Notebook, answers
@@ -95,6 +96,10 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 ctx = CheckContext(notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile))
                 checks, _log = run_checks(assignment, ctx, include_hidden=opts.include_hidden)
             events = list(session.events)  # after exit: it counts processes left behind
+            events += [
+                f"cell {cell} names {name}, the grader's own kernel-side code: flagged for an instructor to review"
+                for cell, name in grader_mentions(sub.notebook)
+            ]
         except GraderError as exc:
             return error_result(assignment, sub, opts, f"could not be run: {exc}")
         except AssertionError as exc:  # KernelGone at start-up

@@ -20,7 +20,9 @@ from typing import Any, Protocol
 import nbformat
 import numpy as np
 
+from . import source as notebook_source
 from .errors import BadReply, ForbiddenCall, MissingName, StudentError
+from .source import strip_magics
 
 MAX_DEPTH = 32
 MAX_NODES = 1_000_000
@@ -325,7 +327,7 @@ class Notebook:
         for cell in self._nb.cells:
             if cell.cell_type != "code":
                 continue
-            source = _strip_magics(cell.source)
+            source = strip_magics(cell.source)
             try:
                 tree = ast.parse(source)
             except SyntaxError:
@@ -334,6 +336,11 @@ class Notebook:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                     found = ast.get_source_segment(source, node)
         return found
+
+    def function_closure(self, name: str) -> str | None:
+        """Source of `def name` and of every notebook-level statement it uses through
+        global names (read from the file, not asked of the kernel); see grader.source."""
+        return notebook_source.function_closure(self._nb, name)
 
     @property
     def figures(self) -> list[Figure]:
@@ -571,10 +578,6 @@ def validate_evaluation(value: Any, path: str) -> dict[str, Any]:
         "file": _str(value.get("file"), what),
         "metrics": {k: float(v) for k, v in metrics.items()},
     }
-
-
-def _strip_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 def answers(nb: nbformat.NotebookNode) -> dict[str, str]:

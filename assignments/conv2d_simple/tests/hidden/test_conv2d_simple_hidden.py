@@ -250,7 +250,12 @@ def test_nested_list_filters(nb, rng):
     _check_call(nb, image, [[1, 0, -1], [1, 0, -1], [1, 0, -1]], 3, need_float=True)
 
 
-def _forbidden_in_source(source):
+# Lookups whose target the source does not name: with them any function can be reached.
+REFLECTIVE_NAMES = {"eval", "exec", "compile", "vars", "globals", "__import__", "attrgetter", "methodcaller"}
+REFLECTIVE_ATTRIBUTES = {"__dict__", "__getattribute__", "modules", "import_module"}
+
+
+def _forbidden_in_source(source, imports=True):
     tree = ast.parse(source)
     found = set()
     for node in ast.walk(tree):
@@ -262,11 +267,29 @@ def _forbidden_in_source(source):
             and node.func.id in FORBIDDEN_CALLED_NAMES
         ):
             found.add(node.func.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif imports and isinstance(node, (ast.Import, ast.ImportFrom)):
             module = getattr(node, "module", None) or ""
             names = [module] + [a.name for a in node.names]
             if any(n.split(".")[0] in {"scipy", "cv2", "keras", "tensorflow"} for n in names if n):
                 found.add("import of " + ", ".join(n for n in names if n))
+    return sorted(found)
+
+
+def _hidden_lookups(source):
+    """getattr with a computed name, eval, __dict__, sys.modules, importlib and the like."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            if len(node.args) < 2 or not isinstance(node.args[1], ast.Constant):
+                found.add("getattr with a computed name")
+        elif isinstance(node, ast.Name) and node.id in REFLECTIVE_NAMES:
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in REFLECTIVE_ATTRIBUTES:
+            found.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [getattr(node, "module", None) or ""] + [a.name for a in node.names]
+            if any(n.split(".")[0] == "importlib" for n in names):
+                found.add("importlib")
     return sorted(found)
 
 
@@ -282,6 +305,15 @@ def test_no_library_convolution_source(nb):
         f" source uses: {', '.join(found)}. Library convolutions (scipy.signal, scipy.ndimage,"
         " np.convolve, np.correlate, tf.nn.conv2d, keras Conv2D, cv2.filter2D) are not allowed"
         " inside it."
+    )
+    # The code it uses through global names (helpers, aliases made at the top) too.
+    used = nb.function_closure("conv2d_simple") or source
+    found = sorted(set(_forbidden_in_source(used, imports=False)) | set(_hidden_lookups(used)))
+    assert not found, (
+        "conv2d_simple must compute the convolution itself, but code it uses (its helpers and"
+        f" the global names it reads) contains: {', '.join(found)}. Library convolutions are not"
+        " allowed, and neither are lookups that hide which function is called (getattr with a"
+        " computed name, eval, __dict__, sys.modules, importlib)."
     )
     # A stub cannot earn this point: the function must actually run (on a square image,
     # so that a bug checked elsewhere cannot make it crash here).
