@@ -30,7 +30,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import sandbox, scratch
+from . import sandbox, scratch, syscalls
 from .errors import BadReply, CheckTimeout, KernelGone
 from .spec import Limits, Profile
 
@@ -179,6 +179,13 @@ class KernelSession:
             self._cgroup = sandbox.create_cgroup(self._tmp.name, self.limits)
             if self._cgroup is None:
                 self.events.append("memory and process limits not enforced: no writable cgroup here")
+            seccomp: Path | None = self._tmp / "seccomp.bpf"
+            program = syscalls.compiled_filter()
+            if program is None:
+                seccomp = None
+                self.events.append("system calls not filtered: libseccomp is missing here")
+            else:
+                seccomp.write_bytes(program)
             env.update(
                 HOME=sandbox.HOME,
                 PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -192,6 +199,7 @@ class KernelSession:
                 limits=self.limits,
                 env=env,
                 cgroup=self._cgroup,
+                seccomp=seccomp,
             )
             kernel_cwd = None
         else:
@@ -477,25 +485,30 @@ class KernelSession:
         kc = BlockingKernelClient(context=self._witness_context)
         kc.load_connection_info(self._client.km.get_connection_info(session=False))
         kc.session.key = self._client.km.session.key
-        kc.start_channels(iopub=answers, stdin=False)
+        kc.start_channels(iopub=answers, stdin=False, hb=False, control=False)
         self._kc = kc
         self._answers_connected = answers
         if answers:
             self._answer_watch = _DropWatch(kc.iopub_channel.socket)
-            # ipykernel greets each new subscriber; before that, answers could be missed.
+            # A new subscription takes a moment to reach the kernel; answers published
+            # before then are lost. It is live once anything of ours comes back on it:
+            # ipykernel 7's welcome, or the status around a kernel_info request.
             deadline = time.monotonic() + 5
+            asked: set[str] = set()
             while time.monotonic() < deadline:
+                asked.add(kc.kernel_info())
                 try:
-                    if kc.get_iopub_msg(timeout=0.2)["msg_type"] == "iopub_welcome":
-                        break
+                    msg = kc.get_iopub_msg(timeout=0.2)
                 except Empty:
                     continue
+                if msg["msg_type"] == "iopub_welcome" or msg["parent_header"].get("msg_id") in asked:
+                    break
 
     def _alive(self) -> bool:
         if self.dead or self._client is None or self._client.km is None:
             return False
         try:
-            return bool(self._client.km.has_kernel and self._kc is not None and self._kc.is_alive())
+            return bool(self._kc is not None and run_sync(self._client.km.is_alive)())
         except Exception:
             return False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 # memory and pids limit a kernel; cpu gives every kernel an equal share, so one that
 # forks busy processes (each in its own session) cannot starve its neighbours.
 CONTROLLERS = ("memory", "pids", "cpu")
+SECCOMP_FD = 9  # bubblewrap reads the filter from this descriptor, opened by the wrapping shell (dash: 0-9 only)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class SandboxPlan:
     cgroup: str | None  # name of the cgroup to join, None when cgroups are unavailable
     enabled: bool = True
     disk_mb: int = 1024
+    seccomp: Path | None = None  # compiled filter (grader.syscalls) on the host, outside the sandbox
 
 
 def python_roots() -> list[str]:
@@ -102,6 +105,8 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
         elif p.is_dir():
             bwrap += ["--ro-bind", str(p), str(p)]
     bwrap += ["--proc", "/proc", "--dev", "/dev"]
+    # POSIX semaphores and shared memory (multiprocessing's locks and pools) live here
+    bwrap += ["--perms", "1777", "--size", str(64 * 1024 * 1024), "--tmpfs", "/dev/shm"]
     bwrap += ["--perms", "1777", "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp"]
     bwrap += ["--tmpfs", "/root", "--tmpfs", "/home", "--tmpfs", "/var", "--tmpfs", "/run"]
     made = {"/", "/tmp", "/root", "/home", "/var", "/run", "/usr", "/etc", "/proc", "/dev"}
@@ -128,6 +133,8 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
     bwrap += ["--chmod", "0777", HOME, "--chdir", HOME]
     for key, value in sorted(plan.env.items()):
         bwrap += ["--setenv", key, value]
+    if plan.seccomp is not None:
+        bwrap += ["--seccomp", str(SECCOMP_FD)]
     setpriv = [
         "setpriv",
         f"--reuid={NOBODY}",
@@ -137,11 +144,16 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
         "--",
     ]
     cmd = rlimits + bwrap + setpriv + argv
+    steps = []
     if plan.cgroup:
-        join = " && ".join(
-            f"echo $$ > {CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'}" for ctl in CONTROLLERS
-        )
-        cmd = ["sh", "-c", f'{join} && exec "$@"', "sandbox", *cmd]
+        steps += [
+            f"echo $$ > {shlex.quote(str(CGROUP_ROOT / ctl / 'grader' / plan.cgroup / 'cgroup.procs'))}"
+            for ctl in CONTROLLERS
+        ]
+    if plan.cgroup or plan.seccomp is not None:
+        redirect = f" {SECCOMP_FD}< {shlex.quote(str(plan.seccomp))}" if plan.seccomp is not None else ""
+        steps.append(f'exec "$@"{redirect}')
+        cmd = ["sh", "-c", " && ".join(steps), "sandbox", *cmd]
     return cmd
 
 

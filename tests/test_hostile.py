@@ -288,7 +288,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
         _grade(assignment, beside, root / "neighbour.sqlite", root / "reports-neighbour", env)
         time.sleep(1)
         leftover = _leftover_processes(tmpdir)
-        pwned = _pwned_files(root, Path(tmpdir), REPO)
+        pwned = _pwned_files(root, Path(tmpdir), REPO, Path("/dev/shm"))
     finally:
         ports = [s.getsockname()[1] for s in listeners[:2]]
         for s in listeners:
@@ -427,14 +427,16 @@ def test_controls_lose_exactly_what_they_should(hostile_run: HostileRun) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (hidden tests / witness): the forbidden-call tracer runs in the student's kernel; a "
-    "notebook can strip the `forbid` list from requests and call np.correlate through getattr",
-)
 def test_forbidden_library_use_cannot_be_hidden(hostile_run: HostileRun) -> None:
+    """The notebook strips the tracer's `forbid` list and reaches np.correlate through
+    getattr with a computed name: the trusted-side reading of the code it uses catches
+    what the kernel-side tracer was told not to see, and the tampering is flagged."""
     r = hostile_run.result("forbidden_call_evasion")
     assert r.score < hostile_run.alone.score, "np.correlate went unnoticed"
+    lost = {c.name: c.message for c in r.checks if c.points < c.max_points}
+    assert set(lost) == {"test_no_library_convolution_source"}, lost
+    assert "getattr with a computed name" in lost["test_no_library_convolution_source"]
+    assert any("_grader_witness" in e and "review" in e for e in r.events), r.events
 
 
 # ------------------------------------------------------------------ what read attacks found
@@ -565,8 +567,10 @@ def test_ptrace_and_foreign_memory_are_denied(hostile_run: HostileRun) -> None:
 def test_writes_stay_in_private_folders(hostile_run: HostileRun) -> None:
     found = hostile_run.findings("write_everywhere")
     assert found["created"], "it could not even write its home"
+    # /tmp, /dev/shm and the home are the kernel's own tmpfs mounts; the host's copies
+    # of them stay clean (the run's fixture fails on any PWNED file found outside).
     for path in found["created"] + found["replaced"]:
-        assert path.startswith(("/tmp", "/home/student")), path
+        assert path.startswith(("/tmp", "/dev/shm", "/home/student")), path
 
 
 @pytest.mark.slow
@@ -599,6 +603,11 @@ def test_privilege_escalation_fails(hostile_run: HostileRun) -> None:
     for label, outcome in found["attempts"].items():
         assert outcome != "succeeded", label
         assert "root:" not in json.dumps(outcome), (label, outcome)  # /etc/shadow's first line
+    assert found["status"]["Seccomp"] == "2"  # a filter is installed
+    unshare = found["attempts"]["unshare -r cat /etc/shadow"]
+    assert unshare[0] != 0 and "Operation not permitted" in unshare[2], unshare
+    assert "mounted" not in json.dumps(found["attempts"]["unshare -rm sh -c mount -t tmpfs none /tmp && echo mounted"])
+    assert found["syscalls"] and set(found["syscalls"].values()) == {"Operation not permitted"}, found["syscalls"]
 
 
 @pytest.mark.slow

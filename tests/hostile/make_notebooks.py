@@ -1074,7 +1074,8 @@ ATTACKS: list[Attack] = [
     ),
     Attack(
         "privilege_escalation",
-        "become root: setuid, sudo, su, setpriv, unshare -r, nested bwrap, setuid binaries, mount",
+        "become root: setuid, sudo, su, setpriv, unshare -r, nested bwrap, setuid binaries, mount; "
+        "raw namespace, mount, ptrace, bpf, io_uring and keyring system calls",
         _code(
             """
             import json, os, stat, subprocess
@@ -1112,6 +1113,18 @@ ATTACKS: list[Attack] = [
                             found["setuid_binaries"].append(os.path.join(folder, name))
                 except OSError:
                     pass
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            found["syscalls"] = {}
+            for label, number, args in (  # x86_64 system call numbers
+                ("unshare(CLONE_NEWUSER)", 272, (0x10000000,)), ("unshare(CLONE_NEWNS)", 272, (0x00020000,)),
+                ("mount tmpfs", 165, (b"none", b"/tmp", b"tmpfs", 0, 0)), ("ptrace(TRACEME)", 101, (0, 0, 0, 0)),
+                ("bpf", 321, (0, 0, 0)), ("io_uring_setup", 425, (1, 0)), ("keyctl", 250, (0, 0, 0)),
+                ("perf_event_open", 298, (0, 0, -1, -1, 0)), ("userfaultfd", 323, (0,)),
+            ):
+                ctypes.set_errno(0)
+                result = libc.syscall(number, *args)
+                found["syscalls"][label] = "succeeded" if result >= 0 else os.strerror(ctypes.get_errno())
             found["uid_after"] = [os.getuid(), os.geteuid(), os.getgid()]
             ATTACK_FINDINGS = json.dumps(found)
             """
