@@ -208,7 +208,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         else:
             credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
             fraction = credit.fraction if isinstance(credit, Credit) else 1.0
-            message = "; ".join(credit.failures) if isinstance(credit, Credit) else ""
+            # one line per lost part: the report keeps line breaks (pre-wrap)
+            message = "\n".join(credit.failures) if isinstance(credit, Credit) else ""
             status = "passed" if fraction >= 1.0 else ("partial" if fraction > 0 else "failed")
             ctx.outcomes[name] = Outcome(name, status, fraction, message, call.duration)
             if status != "passed" and report.outcome == "passed":
