@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import nbformat
@@ -30,19 +31,36 @@ def strip_magics(source: str) -> str:
     return "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
 
 
-def statements(nb: nbformat.NotebookNode) -> list[Statement]:
-    """Every top-level statement of the code cells that parse, in notebook order."""
-    out = []
+def parsed_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, str, ast.Module]]:
+    """(1-based cell index, text, syntax tree) of each code cell that parses; a cell
+    that does not parse defines nothing the checks could read."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         text = strip_magics(cell.source)
         try:
-            tree = ast.parse(text)
+            yield index + 1, text, ast.parse(text)
         except SyntaxError:
             continue
-        out += [Statement(index + 1, node, ast.get_source_segment(text, node) or "") for node in tree.body]
-    return out
+
+
+def statements(nb: nbformat.NotebookNode) -> list[Statement]:
+    """Every top-level statement of the code cells that parse, in notebook order."""
+    return [
+        Statement(cell, node, ast.get_source_segment(text, node) or "")
+        for cell, text, tree in parsed_cells(nb)
+        for node in tree.body
+    ]
+
+
+def function_source(nb: nbformat.NotebookNode, name: str) -> str | None:
+    """Source of the last `def name` anywhere in the code cells, nested ones too."""
+    found = None
+    for _cell, text, tree in parsed_cells(nb):
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                found = ast.get_source_segment(text, node)
+    return found
 
 
 def function_closure(nb: nbformat.NotebookNode, name: str) -> str | None:

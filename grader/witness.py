@@ -9,7 +9,6 @@ half) can change a verdict; at most it garbles the student's own answers.
 
 from __future__ import annotations
 
-import ast
 import base64
 import binascii
 import io
@@ -22,7 +21,6 @@ import numpy as np
 
 from . import source as notebook_source
 from .errors import BadReply, ForbiddenCall, MissingName, StudentError
-from .source import strip_magics
 
 MAX_DEPTH = 32
 MAX_NODES = 1_000_000
@@ -323,19 +321,7 @@ class Notebook:
 
     def function_source(self, name: str) -> str | None:
         """Source of the last `def name` in the notebook's code cells (parsed here)."""
-        found = None
-        for cell in self._nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = strip_magics(cell.source)
-            try:
-                tree = ast.parse(source)
-            except SyntaxError:
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-                    found = ast.get_source_segment(source, node)
-        return found
+        return notebook_source.function_source(self._nb, name)
 
     def function_closure(self, name: str) -> str | None:
         """Source of `def name` and of every notebook-level statement it uses through
