@@ -189,7 +189,7 @@ class Notebook:
         if etype == "TooBig":
             raise BadReply(f"your value is too large for the grader to read: {message}")
         if reply.get("student"):
-            raise StudentError(f"{payload.get('name')}(...) raised {etype}: {message}")
+            raise StudentError(f"{payload.get('name')}(...) raised {etype}" + (f": {message}" if message else ""))
         raise BadReply(f"the grader could not read your notebook's value ({etype}: {message})")
 
     def get(self, name: str) -> Any:

@@ -83,6 +83,14 @@ def test_an_exception_in_student_code_names_the_function_and_the_error() -> None
         nb.call("conv", np.zeros((3, 3)))
 
 
+def test_an_exception_without_a_message_ends_with_its_type() -> None:
+    """`raise NotImplementedError` in a starter: no dangling colon on the report."""
+    nb = handle({"ok": False, "student": True, "error": {"type": "NotImplementedError", "message": ""}})
+    with pytest.raises(StudentError) as caught:
+        nb.call("conv", np.zeros((3, 3)))
+    assert str(caught.value) == "conv(...) raised NotImplementedError"
+
+
 def test_a_forbidden_library_call_fails_the_check() -> None:
     nb = handle({"ok": True, "value": 1, "forbidden": ["numpy.convolve"]})
     with pytest.raises(ForbiddenCall, match="numpy.convolve"):
