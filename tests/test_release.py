@@ -365,6 +365,14 @@ def _public_points(result) -> tuple[float, float]:  # type: ignore[no-untyped-de
     return sum(c.points for c in checks), sum(c.max_points for c in checks)
 
 
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def _words(text: str) -> str:
+    """A message with every number in it replaced by '#'."""
+    return NUMBER.sub("#", text)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_selfcheck_reports_the_graders_public_points(name: str, tmp_path: Path, grade) -> None:  # type: ignore[no-untyped-def]
@@ -408,11 +416,12 @@ def test_selfcheck_reports_the_graders_public_points(name: str, tmp_path: Path, 
         else:
             assert proc.returncode == 1, out
             # Each failed public check says what the grader's report says, with no
-            # traceback through the grader's internals.
+            # traceback through the grader's internals. The notebook trains again here,
+            # under another seed, so the numbers in a message may differ; the words may not.
             for check in graded[student].checks:
                 if not check.hidden and check.points < check.max_points:
                     first = check.message.strip().splitlines()[0] if check.message.strip() else ""
-                    assert first and first in out, (
+                    assert first and _words(first) in _words(out), (
                         f"{student}: {check.name}: {first!r} not shown:\n{out}"
                     )
             assert not any(s in out for s in INTERNALS), out

@@ -8,6 +8,7 @@ import pytest
 
 from grader.errors import SpecError
 from grader.spec import load_assignment
+from grader.submissions import collect
 
 TOML = """
 [assignment]
@@ -90,3 +91,19 @@ def test_every_bundled_assignment_loads() -> None:
         spec = load_assignment(folder)
         assert spec.max_points > 0
         assert any(tf.hidden for tf in spec.test_files), f"{folder.name} has no hidden tests"
+
+
+def test_every_bundled_assignment_has_sample_submissions_to_grade() -> None:
+    """`grade assignments/<name> examples/submissions/<name>` shows something real for
+    every assignment: at least five readable notebooks (tools/make_examples_training.py
+    writes those of the training exercises)."""
+    repo = Path(__file__).resolve().parent.parent
+    for folder in sorted((repo / "assignments").iterdir()):
+        if not (folder / "assignment.toml").exists():
+            continue
+        spec = load_assignment(folder)
+        samples = repo / "examples" / "submissions" / folder.name
+        assert samples.is_dir(), f"no sample submissions for {folder.name}"
+        subs = collect(samples, spec.notebook)
+        readable = [s for s in subs if s.error is None]
+        assert len(readable) >= 5, f"{folder.name}: {[(s.student, s.error) for s in subs]}"
