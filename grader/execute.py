@@ -179,12 +179,12 @@ class KernelSession:
             self._cgroup = sandbox.create_cgroup(self._tmp.name, self.limits)
             if self._cgroup is None:
                 self.events.append("memory and process limits not enforced: no writable cgroup here")
-            seccomp: Path | None = self._tmp / "seccomp.bpf"
+            seccomp = None
             program = syscalls.compiled_filter()
             if program is None:
-                seccomp = None
                 self.events.append("system calls not filtered: libseccomp is missing here")
             else:
+                seccomp = self._tmp / "seccomp.bpf"
                 seccomp.write_bytes(program)
             env.update(
                 HOME=sandbox.HOME,

@@ -255,6 +255,11 @@ REFLECTIVE_NAMES = {"eval", "exec", "compile", "vars", "globals", "__import__", 
 REFLECTIVE_ATTRIBUTES = {"__dict__", "__getattribute__", "modules", "import_module"}
 
 
+def _imported_names(node):
+    """The module of a `from` import and every name an import statement brings in."""
+    return [n for n in [getattr(node, "module", None)] + [a.name for a in node.names] if n]
+
+
 def _forbidden_in_source(source, imports=True):
     tree = ast.parse(source)
     found = set()
@@ -268,10 +273,9 @@ def _forbidden_in_source(source, imports=True):
         ):
             found.add(node.func.id)
         elif imports and isinstance(node, (ast.Import, ast.ImportFrom)):
-            module = getattr(node, "module", None) or ""
-            names = [module] + [a.name for a in node.names]
-            if any(n.split(".")[0] in {"scipy", "cv2", "keras", "tensorflow"} for n in names if n):
-                found.add("import of " + ", ".join(n for n in names if n))
+            names = _imported_names(node)
+            if any(n.split(".")[0] in {"scipy", "cv2", "keras", "tensorflow"} for n in names):
+                found.add("import of " + ", ".join(names))
     return sorted(found)
 
 
@@ -287,8 +291,7 @@ def _hidden_lookups(source):
         elif isinstance(node, ast.Attribute) and node.attr in REFLECTIVE_ATTRIBUTES:
             found.add(node.attr)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [getattr(node, "module", None) or ""] + [a.name for a in node.names]
-            if any(n.split(".")[0] == "importlib" for n in names):
+            if any(n.split(".")[0] == "importlib" for n in _imported_names(node)):
                 found.add("importlib")
     return sorted(found)
 
