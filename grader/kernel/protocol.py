@@ -97,24 +97,24 @@ def fingerprint(value: Any) -> dict[str, Any] | None:
         and np.array_equal(flat.sum(axis=1), np.ones(rows)) and np.all((flat == 0) | (flat == 1))
     )
     if onehot:
-        q: np.ndarray = np.argmax(flat, axis=1).reshape(rows, 1)
-    elif arr.dtype.kind == "f":
-        scale = RAW_MAX if top <= 1.0 + 1e-6 else 1.0
-        q = np.rint(flat * (np.float32(scale) if flat.dtype == np.float32 else scale))
+        flat = np.argmax(flat, axis=1).reshape(rows, 1)
+        low, top_q, scale = 0.0, float(flat.shape[0] and flat.max()), 1.0
     else:
-        q = flat
-    if q.size and 0 <= float(np.min(q)) and float(np.max(q)) <= 255:
-        q = q.astype(np.uint8)
-    else:
-        q = q.astype(np.int64)
-    q = np.ascontiguousarray(q)
+        scale = RAW_MAX if (arr.dtype.kind == "f" and top <= 1.0 + 1e-6) else 1.0
+        top_q = top * scale
+    small = low >= 0 and top_q < 255.5
     h = hashlib.sha256()
-    h.update(str(q.shape).encode())
-    h.update(q.tobytes())
+    h.update(str((rows, int(flat.shape[1]), "u1" if small else "i8")).encode())
+    step = max(1, (1 << 22) // max(1, int(flat.shape[1])))  # ~4M values a chunk: bounded memory
+    for at in range(0, rows, step):
+        chunk = flat[at : at + step]
+        if chunk.dtype.kind == "f":
+            chunk = np.rint(chunk * (np.float32(scale) if chunk.dtype == np.float32 else scale))
+        h.update(np.ascontiguousarray(chunk.astype(np.uint8 if small else np.int64)).tobytes())
     return {
         "digest": h.hexdigest()[:32],
         "rows": rows,
-        "row_size": int(q.size // rows),
+        "row_size": int(flat.shape[1]),
         "max": top,
         "onehot": onehot,
     }
