@@ -1,0 +1,311 @@
+"""The grader's side of trusted evaluation: one evaluator process per submission.
+
+DESIGN §6: every graded result of training (loss, accuracy, predictions, which epoch a
+checkpoint holds) is computed here, from artefacts the kernel handed over as data, by a
+fresh process that holds no student code (grader/evaluator_server.py), sandboxed like a
+kernel. It starts on the first request and serves every check of the submission; it
+dies with the worker (bubblewrap --die-with-parent) or when the submission is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from . import sandbox, scratch, syscalls
+from .errors import CheckTimeout, EvaluationRefused, EvaluatorFailed
+from .spec import Limits
+
+START_TIMEOUT_S = 120.0  # importing TensorFlow on a loaded 2-core runner
+SERVER_FILE = "evaluator_server.py"
+ENV = {
+    "LANG": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    "OMP_NUM_THREADS": "2",
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
+@dataclass(frozen=True)
+class ModelArtefact:
+    """What the evaluator rebuilds: a Keras JSON config with weights, a checkpoint file's
+    bytes, or a config with a weights-only checkpoint file (`.weights.h5`)."""
+
+    config: str | None = None
+    weights: tuple[np.ndarray, ...] | None = None
+    file: bytes | None = None
+    label: str = "the model"  # how messages name it: "`model`", "the checkpoint 'best.keras'"
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """The grader's own copy of the data a measure is taken on."""
+
+    dataset: str
+    split: str  # train | test | validation (the tail fit(validation_split=v) holds out)
+    validation_split: float = 0.2
+    scale: float = 1.0 / 255.0
+
+    def describe(self) -> str:
+        if self.split == "validation":
+            return f"the last {self.validation_split:g} of the {self.dataset} training set (validation_split)"
+        return f"the {self.dataset} {self.split} set"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float | None
+    accuracy: float | None
+    samples: int
+    output_shape: tuple[int, ...]
+    weights_digest: str
+    predictions: np.ndarray | None  # argmax labels, when asked and the output is a class score
+
+
+class Evaluator:
+    """One sandboxed evaluator process; `evaluate` may be called many times."""
+
+    def __init__(self, *, data_dir: Path | None, limits: Limits, sandboxed: bool, python: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.limits = limits
+        self.sandboxed = sandboxed
+        self.python = python or sys.executable
+        self.requests = 0
+        self.seconds = 0.0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._work: Path | None = None
+        self._cgroup: str | None = None
+        self._stderr: IO[bytes] | None = None
+        self._buffer = b""
+        self.failed: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the process (it imports Keras at once); returns without waiting."""
+        if self._proc is not None or self.failed:
+            return
+        work = scratch.make("eval", max_len=80)
+        os.chmod(work, 0o755)
+        self._work = work
+        server = work / SERVER_FILE
+        server.write_text(resources.files("grader").joinpath(SERVER_FILE).read_text(encoding="utf-8"))
+        os.chmod(server, 0o644)
+        data = str(self.data_dir) if self.data_dir is not None else str(work / "no-data")
+        argv = [self.python, "-I", str(server), str(work), data]
+        env = dict(ENV)
+        if self.sandboxed:
+            os.chown(work, sandbox.NOBODY, sandbox.NOBODY)
+            self._cgroup = sandbox.create_cgroup(work.name, self.limits)
+            seccomp = None
+            program = syscalls.compiled_filter()
+            if program is not None:
+                seccomp = work.parent / f"{work.name}.bpf"
+                seccomp.write_bytes(program)
+            env.update(HOME=sandbox.HOME, KERAS_HOME=f"{sandbox.HOME}/.keras", MPLCONFIGDIR="/tmp/matplotlib")
+            plan = sandbox.SandboxPlan(
+                conn_dir=work,
+                data_dir=self.data_dir,
+                files={},
+                limits=self.limits,
+                env=env,
+                cgroup=self._cgroup,
+                seccomp=seccomp,
+            )
+            argv = [self.python, "-I", str(server), str(work), "/data" if self.data_dir is not None else data]
+            argv = sandbox.wrap(plan, argv)
+            popen_env: dict[str, str] = {}
+        else:
+            popen_env = {**os.environ, **env, "KERAS_HOME": str(work / ".keras")}
+        self._stderr = open(work.parent / f"{work.name}.log", "wb")  # noqa: SIM115 - closed in close()
+        self._proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=popen_env,
+            start_new_session=True,
+        )
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                os.killpg(proc.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        sandbox.destroy_cgroup(self._cgroup)
+        self._cgroup = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._work is not None:
+            for extra in (self._work.parent / f"{self._work.name}.log", self._work.parent / f"{self._work.name}.bpf"):
+                extra.unlink(missing_ok=True)
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+    def evaluate(
+        self, model: ModelArtefact, data: DataSplit, *, predictions: bool = False, timeout: float | None = None
+    ) -> Evaluation:
+        """Rebuild `model` and measure it on `data`; EvaluationRefused when the model holds a
+        class the grader will not build or cannot be used (the message is for the student)."""
+        self.start()
+        assert self._work is not None
+        tag = secrets.token_hex(4)
+        spec: dict[str, Any] = {"config": None, "weights": None, "file": None}
+        written: list[Path] = []
+
+        def put(name: str, blob: bytes) -> str:
+            assert self._work is not None
+            path = self._work / f"{tag}-{name}"
+            path.write_bytes(blob)
+            os.chmod(path, 0o644)
+            written.append(path)
+            return path.name
+
+        if model.config is not None:
+            spec["config"] = put("config.json", model.config.encode("utf-8"))
+        if model.weights is not None:
+            path = self._work / f"{tag}-weights.npz"
+            np.savez(path, *[np.asarray(w, dtype=np.float32) for w in model.weights])  # arr_0, arr_1, ...
+            os.chmod(path, 0o644)
+            written.append(path)
+            spec["weights"] = path.name
+        if model.file is not None:
+            spec["file"] = put("checkpoint", model.file)
+        out_name = f"{tag}-predictions.npy" if predictions else None
+        request = {
+            "op": "evaluate",
+            "model": spec,
+            "data": {
+                "dataset": data.dataset,
+                "split": data.split,
+                "validation_split": data.validation_split,
+                "scale": data.scale,
+            },
+            "predictions": out_name,
+        }
+        try:
+            reply = self._ask(request, timeout or max(60.0, self.limits.check_timeout_s))
+            if not reply.get("ok"):
+                message = str(reply.get("message", "the model could not be evaluated"))[:1000]
+                refused = reply.get("kind") == "refused"
+                raise EvaluationRefused(f"{model.label}: {message}", refused=refused)
+            labels = None
+            if out_name is not None:
+                out_path = self._work / out_name
+                if out_path.is_file():
+                    labels = np.load(out_path, allow_pickle=False)
+                    written.append(out_path)
+            return Evaluation(
+                loss=_float(reply.get("loss")),
+                accuracy=_float(reply.get("accuracy")),
+                samples=int(reply.get("samples", 0)),
+                output_shape=tuple(int(d) for d in reply.get("output_shape", [])),
+                weights_digest=str(reply.get("weights_digest", "")),
+                predictions=labels,
+            )
+        finally:
+            for path in written:
+                path.unlink(missing_ok=True)
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self.failed:
+            raise EvaluatorFailed(self.failed)
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        started = time.monotonic()
+        self.requests += 1
+        request["id"] = self.requests
+        deadline = started + timeout + (START_TIMEOUT_S if self.requests == 1 else 0.0)
+        try:
+            proc.stdin.write((json.dumps(request) + "\n").encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._fail("the grader's evaluator stopped")
+        try:
+            while True:
+                line = self._readline(proc, deadline)
+                try:
+                    reply = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(reply, dict) and reply.get("id") == request["id"]:
+                    return reply
+        finally:
+            self.seconds += time.monotonic() - started
+
+    def _readline(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close()
+                self.failed = "the grader's evaluator did not answer in time"
+                raise CheckTimeout(
+                    "evaluating your model took longer than the check's time limit; it was stopped"
+                )
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self._fail("the grader's evaluator stopped")
+            self._buffer += chunk
+            if len(self._buffer) > 1 << 20:
+                self._fail("the grader's evaluator sent a malformed answer")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _fail(self, why: str) -> None:
+        tail = self.log_tail()
+        oom = sandbox.cgroup_oom_killed(self._cgroup)
+        self.close()
+        if oom:
+            why += f" (it ran out of its {self.limits.memory_mb} MB memory limit)"
+        self.failed = why + (f": {tail}" if tail else "")
+        raise EvaluatorFailed(self.failed)
+
+    def log_tail(self) -> str:
+        if self._work is None:
+            return ""
+        try:
+            text = (self._work.parent / f"{self._work.name}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

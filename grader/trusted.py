@@ -1,0 +1,226 @@
+"""`nb.trusted`: the graded results of training, measured on the trusted side.
+
+A test asks for a number about a trained model (its loss on the data a run validated
+on, its test accuracy, its predictions); this module fetches the artefacts from the
+kernel (the model's Keras JSON config and weights, or a checkpoint file's bytes), has
+the sandboxed evaluator (grader.evaluator) rebuild and measure them on the grader's own
+copy of the data, and binds the kernel's testimony to them:
+
+- which data a run trained and validated on is identified by content fingerprints
+  (grader.kernel.protocol.fingerprint) of what fit received, compared with the
+  fingerprints of the grader's own splits: training on the test set or validating on
+  it shows, whatever the shapes;
+- a History's last val_loss must be the trusted loss of its model's final weights on
+  the run's validation data (the best epoch's when EarlyStopping restored it), when the
+  model is still as that fit left it (same weights digest); a mismatch is evidence of
+  tampering and flags the submission for review.
+
+Every check that uses it is marked on the report as resting on trusted evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import BadReply, EvaluationRefused, EvaluatorFailed
+from .evaluator import DataSplit, Evaluation, Evaluator, ModelArtefact
+from .kernel.protocol import RAW_MAX, fingerprint, weights_digest
+
+if TYPE_CHECKING:
+    from .witness import Notebook
+
+LOSS_RTOL = 1e-4  # float32 sums in Keras vs float64 here: agree to ~1e-6 in practice
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What one fit call trained and validated on, as the grader identified it."""
+
+    trained_on: str | None  # "mnist train", "fashion_mnist test", or None (not one of the grader's splits)
+    validation: DataSplit | None  # the grader's copy of the run's validation data
+    validated_on: str  # for messages: "validation_split=0.2", "the mnist test set (validation_data)", ...
+    scale: float
+    onehot_labels: bool
+
+
+class Trusted:
+    """Graded numbers about trained models, never computed in the student's kernel."""
+
+    def __init__(
+        self,
+        nb: Notebook,
+        evaluator: Evaluator | None,
+        data: Any,
+        datasets: list[str],
+        flag: Callable[[str], None],
+        mark: Callable[[str], None],
+    ) -> None:
+        self._nb = nb
+        self._evaluator = evaluator
+        self._data = data
+        self._datasets = list(datasets)
+        self._flag = flag
+        self._mark = mark
+        self._prints: dict[str, dict[str, str]] | None = None
+
+    # ------------------------------------------------------------------ data a run used
+    def fingerprints(self) -> dict[str, dict[str, str]]:
+        """digest -> {"dataset", "split", "part": "x"|"y"} of every split the grader served."""
+        if self._prints is None:
+            prints: dict[str, dict[str, str]] = {}
+            for name in self._datasets:
+                (x_train, y_train), (x_test, y_test) = self._data.load(name)
+                for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+                    for part, arr in (("x", x), ("y", y)):
+                        fp = fingerprint(arr)
+                        if fp is not None:
+                            prints.setdefault(fp["digest"], {"dataset": name, "split": split, "part": part})
+            self._prints = prints
+        return self._prints
+
+    def _identify(self, fp: Any) -> dict[str, str] | None:
+        if not isinstance(fp, dict) or not isinstance(fp.get("digest"), str):
+            return None
+        return self.fingerprints().get(fp["digest"])
+
+    def run_data(self, event: dict[str, Any]) -> RunData:
+        """Identify the data of a fit event (from nb.fit_for) with the grader's own splits."""
+        x_fp = event.get("x_fp")
+        top = x_fp.get("max") if isinstance(x_fp, dict) else (event.get("x") or {}).get("max")
+        scale = (float(top) / RAW_MAX) if isinstance(top, (int, float)) and top > 1.0 + 1e-6 else 1.0 / RAW_MAX
+        found = self._identify(x_fp)
+        trained_on = f"{found['dataset']} {found['split']}" if found and found["part"] == "x" else None
+        onehot = bool(isinstance(event.get("y_fp"), dict) and event["y_fp"].get("onehot"))
+        vfp = event.get("validation_fp")
+        if isinstance(vfp, dict) and vfp.get("x") is not None:
+            vx = self._identify(vfp.get("x"))
+            if vx is None or vx["part"] != "x":
+                return RunData(trained_on, None, "validation_data the grader does not know", scale, onehot)
+            split = DataSplit(vx["dataset"], vx["split"], scale=scale)
+            return RunData(
+                trained_on, split, f"the {vx['dataset']} {vx['split']} set (validation_data)", scale, onehot
+            )
+        if event.get("validation_data"):
+            return RunData(trained_on, None, "validation_data the grader does not know", scale, onehot)
+        v = event.get("validation_split")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 < v < 1.0:
+            # The tail of what fit received; the grader serves it only when that was its training split.
+            held_out = None
+            if found is not None and found["split"] == "train":
+                held_out = DataSplit(found["dataset"], "validation", float(v), scale)
+            return RunData(trained_on, held_out, f"validation_split={v:g}", scale, onehot)
+        return RunData(trained_on, None, "no validation data", scale, onehot)
+
+    # ------------------------------------------------------------------ measuring
+    def _evaluate(self, artefact: ModelArtefact, on: DataSplit, predictions: bool = False) -> Evaluation:
+        if self._evaluator is None:
+            raise EvaluatorFailed("trusted evaluation is not available in this run")
+        self._mark("trusted")
+        try:
+            return self._evaluator.evaluate(artefact, on, predictions=predictions)
+        except EvaluationRefused as exc:
+            if exc.refused:
+                self._flag(f"{exc} (the notebook handed over a model with a class that is not Keras' own)")
+            raise
+        except EvaluatorFailed as exc:
+            self._flag(f"the grader's evaluator failed on this notebook's model: {exc}")
+            raise
+
+    def model(self, name: str, key: Any = None, *, on: DataSplit, predictions: bool = False) -> Evaluation:
+        """Measure the Keras model held by global `name` (or `name[key]`; a History stands
+        for the model it trained) on the grader's copy of `on`."""
+        exported = self._export(name, key)
+        label = f"`{name}`" if key is None else f"`{name}[{key!r}]`"
+        return self._evaluate(
+            ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=label), on, predictions
+        )
+
+    def checkpoint(self, path: str, *, on: DataSplit, model: str | None = None) -> Evaluation:
+        """Measure the checkpoint file at `path` (in the notebook's folder). A weights-only
+        file (`.weights.h5`) is loaded into the architecture of global `model`."""
+        blob = self._nb.read_file(path)
+        label = f"the checkpoint {path!r}"
+        if path.endswith(".weights.h5"):
+            if model is None:
+                raise BadReply(f"{label} holds only weights: the grader needs the model too")
+            exported = self._export(model, None)
+            return self._evaluate(ModelArtefact(config=exported["config"], file=blob, label=label), on)
+        return self._evaluate(ModelArtefact(file=blob, label=label), on)
+
+    def _export(self, name: str, key: Any) -> dict[str, Any]:
+        from .witness import NO_KEY
+
+        exported: dict[str, Any] = self._nb.export_model(name, NO_KEY if key is None else key)
+        return exported
+
+    # ------------------------------------------------------------------ binding testimony
+    def bind_history(self, history: str, key: Any = None, *, run_data: RunData | None = None) -> str | None:
+        """Check a History against its model: None when they agree or cannot be compared
+        (the model was trained again or changed since), else the mismatch, which is also
+        flagged for review."""
+        from .witness import NO_KEY
+
+        k = NO_KEY if key is None else key
+        event = self._nb.fit_for(history, k)
+        if event is None:
+            return None
+        data = run_data or self.run_data(event)
+        if data.validation is None:
+            return None
+        hist = self._nb.history(history, k)
+        val = hist.get("val_loss")
+        if not val:
+            return None
+        try:
+            exported = self._export(history, key)
+        except BadReply:
+            return None  # a .history dict: no model to compare with
+        digest = weights_digest(list(exported["weights"]))
+        if digest != event.get("weights_digest_end"):
+            return None  # trained again, or weights loaded, after this fit: nothing to bind
+        result = self._evaluate(
+            ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=f"`{history}`"),
+            data.validation,
+        )
+        if result.loss is None:
+            return None
+        expected = [val[-1]]
+        if _restored_best(event):
+            expected.append(min(val))
+        if any(close(result.loss, v) for v in expected):
+            return None
+        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
+        mismatch = (
+            f"{what} says the last epoch's val_loss was {val[-1]:.6g}, but its model's loss on the run's "
+            f"validation data ({data.validated_on}) is {result.loss:.6g}: the history does not match the model "
+            "it came from"
+        )
+        self._flag(mismatch)
+        return mismatch
+
+
+def close(a: float, b: float, rtol: float = LOSS_RTOL) -> bool:
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= rtol * max(abs(b), 1e-3) + 1e-6
+
+
+def _restored_best(event: dict[str, Any]) -> bool:
+    for cb in event.get("callbacks") or []:
+        if not isinstance(cb, dict) or cb.get("class") != "EarlyStopping":
+            continue
+        cfg = cb.get("config") or {}
+        after = cb.get("after") or {}
+        if cfg.get("restore_best_weights") is True and (after.get("stopped_epoch") or 0) > 0:
+            return True
+    return False
+
+
+def predictions_agree(student: np.ndarray, trusted: np.ndarray) -> float:
+    """The fraction of test images where the student's predictions equal the trusted ones."""
+    if student.shape != trusted.shape or student.size == 0:
+        return 0.0
+    return float(np.mean(student.astype(np.int64) == trusted.astype(np.int64)))
