@@ -83,3 +83,18 @@ class KernelGone(CheckError):
 
 class CheckTimeout(CheckError):
     """The student's code took longer than the check's time limit."""
+
+
+class EvaluationRefused(CheckError):
+    """The trusted evaluator would not rebuild or could not use a model the notebook
+    handed over (a class that is not Keras' own, weights that do not fit, a file that
+    is not a model). `refused` is True for a foreign class: evidence a person reviews."""
+
+    def __init__(self, message: str, refused: bool = False) -> None:
+        self.refused = refused
+        super().__init__(message)
+
+
+class EvaluatorFailed(CheckError):
+    """The trusted evaluator process died or stopped answering while it read what the
+    notebook handed over; the submission is flagged for a person to review."""
