@@ -87,6 +87,8 @@ def score(assignment: Assignment, outcomes: dict[str, Outcome], include_hidden: 
                 results.append(CheckResult(name, tf.hidden, 0.0, 0.0, "skipped", o.message, o.seconds))
                 continue
             results.append(
-                CheckResult(name, tf.hidden, round(pts * o.fraction, 4), pts, o.status, o.message, round(o.seconds, 3))
+                CheckResult(
+                    name, tf.hidden, round(pts * o.fraction, 4), pts, o.status, o.message, round(o.seconds, 3), o.basis
+                )
             )
     return results

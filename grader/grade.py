@@ -14,13 +14,15 @@ from pathlib import Path
 
 from . import scratch
 from .checks import run_checks
-from .errors import GraderError
+from .errors import CheckError, GraderError
+from .evaluator import Evaluator
 from .execute import KernelSession
 from .pytest_plugin import CheckContext
 from .results import Answer, CellIssue, SubmissionResult
 from .source import grader_mentions
 from .spec import Assignment
 from .submissions import Submission
+from .trusted import Trusted
 from .witness import Notebook, answers
 
 
@@ -94,10 +96,16 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 execution = session.run_notebook(nb)
                 handle = Notebook(session, nb)
                 ctx = CheckContext(notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile))
-                checks, _log = run_checks(assignment, ctx, include_hidden=opts.include_hidden)
+                # Started on the first trusted measure, one per submission, gone with it.
+                with Evaluator(data_dir=data_dir, limits=assignment.limits, sandboxed=opts.sandboxed) as evaluator:
+                    handle.trusted = Trusted(
+                        handle, evaluator, ctx.data, list(assignment.datasets), ctx.flag, handle.basis.add
+                    )
+                    checks, _log = run_checks(assignment, ctx, include_hidden=opts.include_hidden)
+                flags = list(ctx.flags) + _integrity_flags(handle)
             events = list(session.events)  # after exit: it counts processes left behind
-            events += [
-                f"cell {cell} names {name}, the grader's own kernel-side code: flagged for an instructor to review"
+            flags += [
+                f"cell {cell} names {name}, the grader's own kernel-side code"
                 for cell, name in grader_mentions(sub.notebook)
             ]
         except GraderError as exc:
@@ -129,4 +137,16 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
         seconds=round(time.monotonic() - started, 3),
         execute_seconds=round(execution.seconds, 3),
         source_name=sub.source.name,
+        flags=tuple(flags),
     )
+
+
+def _integrity_flags(handle: Notebook) -> list[str]:
+    """The grader's Keras wrappers that the notebook replaced: evidence for a person."""
+    try:
+        replaced = handle.integrity()
+    except CheckError:
+        return []  # the kernel is gone or would not say; the checks already report that
+    if not replaced:
+        return []
+    return [f"the notebook replaced what the grader watches in Keras: {', '.join(replaced[:10])}"]

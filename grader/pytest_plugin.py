@@ -52,6 +52,7 @@ class Outcome:
     fraction: float
     message: str
     seconds: float
+    basis: str = ""  # "trusted" | "testimony" | "": see grader.results.CheckResult
 
 
 @dataclass
@@ -63,6 +64,11 @@ class CheckContext:
     seed: int
     data: Any  # object with .load(name)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)  # evidence of tampering, for a person to review
+
+    def flag(self, reason: str) -> None:
+        if reason not in self.flags and len(self.flags) < 50:
+            self.flags.append(reason[:1000])
 
 
 def _option_taken(parser: pytest.Parser, name: str) -> bool:
@@ -194,6 +200,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if ctx is None:
         return report
     name = item.name
+    basis: set[str] = getattr(ctx.notebook, "basis", set())
+    if report.when == "setup":
+        basis.clear()
     if report.when == "setup" and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
         ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0)
@@ -216,6 +225,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 # A student running pytest should see partial credit as a failure.
                 report.outcome = "failed"
                 report.longrepr = f"partial credit {fraction:.0%}: {message}"
+    if report.when == "call" and name in ctx.outcomes:
+        ctx.outcomes[name].basis = "trusted" if "trusted" in basis else ("testimony" if "testimony" in basis else "")
     if (
         report.failed
         and call.excinfo is not None

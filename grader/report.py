@@ -205,6 +205,7 @@ class _CheckRow:
     max_points: float
     status: str
     message: str
+    basis: str = ""  # trusted | testimony | "" (grader.results.CheckResult.basis)
 
     @property
     def label(self) -> str:
@@ -245,6 +246,7 @@ def _check_rows(result: SubmissionResult, ctx: ReportContext) -> list[_CheckRow]
                 max_points=c.max_points,
                 status=c.status,
                 message=_clip(c.message, MAX_MESSAGE_CHARS),
+                basis=c.basis,
             )
         )
     return rows

@@ -25,6 +25,9 @@ from .errors import BadReply, ForbiddenCall, MissingName, StudentError
 MAX_DEPTH = 32
 MAX_NODES = 1_000_000
 ARRAY_KINDS = "biufc"
+# Questions whose answers are the kernel's account of what happened (forgeable by a
+# determined student), as opposed to the student's own values and functions.
+TESTIMONY_OPS = frozenset({"trace", "model", "history", "fit_for", "integrity"})
 
 
 class Channel(Protocol):
@@ -167,11 +170,18 @@ class Notebook:
         self._channel = channel
         self._nb = notebook
         self._kernel_error = kernel_error
+        # What the current check's verdict rests on ("testimony", "trusted"); the
+        # pytest plugin empties it before each check and records it after.
+        self.basis: set[str] = set()
+        # Trusted evaluation of trained models (grader.trusted), where the run has it.
+        self.trusted: Any = None
 
     # -- values from the live kernel
     def _ask(self, payload: dict[str, Any], timeout: float | None = None) -> Any:
         from .errors import KernelGone
 
+        if payload.get("op") in TESTIMONY_OPS:
+            self.basis.add("testimony")
         if self._channel is None:
             raise KernelGone(self._kernel_error or "the notebook could not be run, so this was not checked")
         reply = self._channel.request(payload, timeout)
