@@ -158,50 +158,89 @@ class Trusted:
         exported: dict[str, Any] = self._nb.export_model(name, NO_KEY if key is None else key)
         return exported
 
-    # ------------------------------------------------------------------ binding testimony
-    def bind_history(self, history: str, key: Any = None, *, run_data: RunData | None = None) -> str | None:
-        """Check a History against its model: None when they agree or cannot be compared
-        (the model was trained again or changed since), else the mismatch, which is also
-        flagged for review."""
+    # ------------------------------------------------------------------ runs, bound to their models
+    def run(self, history: str, key: Any = None, *, split: str = "validation", predictions: bool = False) -> Evaluation:
+        """Measure the model a run trained (the History held by `history`, or
+        `history[key]`) on the run's own validation data (`split="validation"`: the
+        validation_split tail or the validation_data it was given) or on the test set
+        of the data set it trained on (`split="test"`).
+
+        Before that, the History is bound to its model: when the model is still as that
+        fit left it, its trusted loss on the validation data must be the History's last
+        val_loss (the best one when EarlyStopping restored the best weights); if not,
+        the submission is flagged and the check fails with the mismatch.
+        """
+        from .witness import NO_KEY
+
+        k = NO_KEY if key is None else key
+        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
+        event = self._nb.fit_for(history, k)
+        if event is None:
+            raise BadReply(f"{what} is not the History of a fit call in this notebook.")
+        data = self.run_data(event)
+        try:
+            exported = self._export(history, key)
+        except BadReply:
+            raise BadReply(
+                f"{what} is a plain dict: the grader measures the model a run trained through the History "
+                "fit returned; keep that History (history = model.fit(...))."
+            ) from None
+        artefact = ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=what)
+        still_as_fitted = weights_digest(list(exported["weights"])) == event.get("weights_digest_end")
+        checked: Evaluation | None = None
+        if data.validation is not None and still_as_fitted:
+            checked = self._evaluate(artefact, data.validation, predictions and split == "validation")
+            self._bind(what, self._nb.history(history, k), event, data, checked)
+        if split == "validation":
+            if data.validation is None:
+                raise BadReply(
+                    f"the grader cannot tell which data {what}'s run validated on ({data.validated_on}): "
+                    "validate with validation_split on the training set the data set's load_data() returned"
+                )
+            return checked or self._evaluate(artefact, data.validation, predictions)
+        if split != "test":
+            raise ValueError(f"split must be 'validation' or 'test', not {split!r}")
+        dataset = data.trained_on.split()[0] if data.trained_on else (self._datasets[0] if self._datasets else "")
+        return self._evaluate(artefact, DataSplit(dataset, "test", scale=data.scale), predictions)
+
+    def bind(self, history: str, key: Any = None) -> None:
+        """Bind a History to its model where that can be done (see `run`): nothing when
+        it is a plain dict or its model changed since; BadReply (and a flag) on a mismatch."""
         from .witness import NO_KEY
 
         k = NO_KEY if key is None else key
         event = self._nb.fit_for(history, k)
         if event is None:
-            return None
-        data = run_data or self.run_data(event)
-        if data.validation is None:
-            return None
-        hist = self._nb.history(history, k)
-        val = hist.get("val_loss")
-        if not val:
-            return None
+            return
+        data = self.run_data(event)
         try:
             exported = self._export(history, key)
         except BadReply:
-            return None  # a .history dict: no model to compare with
-        digest = weights_digest(list(exported["weights"]))
-        if digest != event.get("weights_digest_end"):
-            return None  # trained again, or weights loaded, after this fit: nothing to bind
-        result = self._evaluate(
-            ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=f"`{history}`"),
-            data.validation,
-        )
-        if result.loss is None:
-            return None
+            return
+        if data.validation is None or weights_digest(list(exported["weights"])) != event.get("weights_digest_end"):
+            return
+        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
+        artefact = ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=what)
+        self._bind(what, self._nb.history(history, k), event, data, self._evaluate(artefact, data.validation))
+
+    def _bind(
+        self, what: str, hist: dict[str, list[float]], event: dict[str, Any], data: RunData, result: Evaluation
+    ) -> None:
+        val = hist.get("val_loss")
+        if not val or result.loss is None:
+            return
         expected = [val[-1]]
         if _restored_best(event):
             expected.append(min(val))
         if any(close(result.loss, v) for v in expected):
-            return None
-        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
+            return
         mismatch = (
             f"{what} says the last epoch's val_loss was {val[-1]:.6g}, but its model's loss on the run's "
             f"validation data ({data.validated_on}) is {result.loss:.6g}: the history does not match the model "
             "it came from"
         )
         self._flag(mismatch)
-        return mismatch
+        raise BadReply(mismatch)
 
 
 def close(a: float, b: float, rtol: float = LOSS_RTOL) -> bool:

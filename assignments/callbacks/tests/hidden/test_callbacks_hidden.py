@@ -1,11 +1,13 @@
 """Hidden checks for callbacks: each checkpoint file holds its run's best model.
 
-The grader has the kernel load the file named by checkpoint_path_N with
-keras.models.load_model and evaluate it on the validation data of that run (the last
-validation_split of the training set, scaled as the run's inputs were). The loss must
-be the lowest val_loss of the run's history: that is what a ModelCheckpoint on
-val_loss with save_best_only=True leaves behind. The comparison is between the file
-and the run's own history, so it holds for any number of epochs the profile runs.
+The grader copies the file named by checkpoint_path_N out of the notebook's folder and
+measures it on its own side (nb.trusted: a separate process that rebuilds the model
+from the file, Keras' own classes only, and evaluates it on the grader's copy of the
+data), on the data that run validated on: the last validation_split of the training
+set, or the validation_data it was given (identified by content). The loss must be the
+lowest val_loss of the run's history, which is first bound to the run's model: its
+last val_loss must be that model's trusted loss. Nothing here is computed in the
+student's kernel, so a patched evaluate or load_model changes nothing.
 """
 
 from __future__ import annotations
@@ -14,32 +16,44 @@ import posixpath
 
 import pytest
 
-RAW_MAX = 255.0  # pixel values as load_data serves them
+from grader.trusted import close
 
 
-def _close(a, b):
-    return abs(a - b) <= 1e-4 * max(abs(b), 1e-3) + 1e-6
+def _path(nb, path_name):
+    path = nb.get(path_name)
+    assert isinstance(path, str), f"`{path_name}` must be the checkpoint's file name as a string, got {path!r:.80}."
+    return path
 
 
 def _evaluate(nb, history, path_name, split):
-    path = nb.get(path_name)
-    assert isinstance(path, str), f"`{path_name}` must be the checkpoint's file name as a string, got {path!r:.80}."
+    path = _path(nb, path_name)
     event = nb.fit_for(history)
     assert event is not None, f"`{history}` is not the History of a fit call in this notebook."
-    top = (event.get("x") or {}).get("max")
-    scale = (top / RAW_MAX) if isinstance(top, (int, float)) and top > 0 else 1.0 / RAW_MAX
-    split_fraction = event.get("validation_split") or 0.2
+    data = nb.trusted.run_data(event)
+    if split == "validation":
+        assert data.validation is not None, (
+            f"the grader cannot tell which data `{history}`'s run validated on ({data.validated_on}), so it cannot "
+            "check the checkpoint against it; validate on the data set load_data() returned."
+        )
+        on = data.validation
+    else:
+        from grader.evaluator import DataSplit
+
+        dataset = data.trained_on.split()[0] if data.trained_on else "fashion_mnist"
+        on = DataSplit(dataset, "test", scale=data.scale)
     model = history if path.endswith(".weights.h5") else None
-    return path, nb.evaluate_checkpoint(path, split, scale=scale, validation_split=split_fraction, model=model)
+    return path, nb.trusted.checkpoint(path, on=on, model=model), data
 
 
 def _holds_best(nb, run, history, path_name, other_path_name):
-    path, result = _evaluate(nb, history, path_name, "validation")
+    path, result, data = _evaluate(nb, history, path_name, "validation")
     val = nb.history(history).get("val_loss")
     assert val, f"`{history}` has no val_loss: fit run {run} with validation_split=0.2."
+    nb.trusted.bind(history)  # the history must match its model; a mismatch fails here and is flagged
     best = min(range(len(val)), key=val.__getitem__)
-    loss = result["loss"]
-    if _close(loss, val[best]):
+    loss = result.loss
+    assert loss is not None, f"run {run}: the model in {path!r} does not output class probabilities."
+    if close(loss, val[best]):
         return
     same_file = ""
     if nb.has(other_path_name):
@@ -49,7 +63,7 @@ def _holds_best(nb, run, history, path_name, other_path_name):
                 f" `{path_name}` and `{other_path_name}` are the same file, so the other run overwrote this run's"
                 " checkpoint: give each run its own file."
             )
-    epochs = [i for i, v in enumerate(val) if _close(loss, v)]
+    epochs = [i for i, v in enumerate(val) if close(loss, v)]
     if epochs:
         raise AssertionError(
             f"run {run}: {path!r} holds the model of epoch {epochs[-1] + 1} (val_loss {val[epochs[-1]]:.5g}), not "
@@ -57,9 +71,10 @@ def _holds_best(nb, run, history, path_name, other_path_name):
             f"'val_loss' with save_best_only=True.{same_file}"
         )
     raise AssertionError(
-        f"run {run}: the model in {path!r} has a validation loss of {loss:.5g}, which is no epoch's val_loss of "
-        f"`{history}` (the best is {val[best]:.5g}, epoch {best + 1}): the file does not hold this run's best "
-        f"model.{same_file or ' Was it written by another run, or is it another file than the one the callback saved?'}"
+        f"run {run}: the model in {path!r} has a loss of {loss:.5g} on the data this run validated on "
+        f"({data.validated_on}), which is no epoch's val_loss of `{history}` (the best is {val[best]:.5g}, epoch "
+        f"{best + 1}): the file does not hold this run's best model."
+        + (same_file or " Was it written by another run, or is it another file than the one the callback saved?")
     )
 
 
@@ -78,11 +93,11 @@ def test_test_accuracy_full(nb, credit):
     runs = (("[1]", "history_ckpt", "checkpoint_path_1"), ("[2]", "history_es", "checkpoint_path_2"))
     for run, history, path_name in runs:
         try:
-            path, result = _evaluate(nb, history, path_name, "test")
+            path, result, _ = _evaluate(nb, history, path_name, "test")
         except AssertionError as exc:
             credit.check(False, str(exc))
             continue
-        acc = result["accuracy"]
+        acc = result.accuracy
         credit.check(
             acc is not None and acc >= 0.84,
             f"run {run}: the checkpoint {path!r} classifies {acc} of the test set correctly, expected at least 0.84.",

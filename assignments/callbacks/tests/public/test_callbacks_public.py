@@ -149,7 +149,7 @@ def test_model_and_compile(nb, credit):
     _parts(credit, [(f"run {run}", lambda h=history, r=run: _check_model(nb, h, r)) for run, history, _ in RUNS])
 
 
-def _check_fit(nb, history, run):
+def _check_fit(nb, data, history, run):
     event = _fit(nb, history, run)
     asked = event.get("epochs_asked")
     assert asked == EPOCHS, (
@@ -157,8 +157,16 @@ def _check_fit(nb, history, run):
         "(the grader may run fewer: that is its choice, not yours)."
     )
     split = event.get("validation_split")
-    assert _number(split) and abs(split - VALIDATION_SPLIT) < 1e-9 and not event.get("validation_data"), (
+    if event.get("validation_data"):
+        raise AssertionError(
+            f"run {run} validated on validation_data=({_which_data(data, event)}) where the exercise asks for "
+            f"validation_split={VALIDATION_SPLIT} (the last 20 % of the training set, so that the test set stays "
+            "unseen); the other checks judge your run on the data it did validate on."
+        )
+    assert _number(split) and abs(split - VALIDATION_SPLIT) < 1e-9, (
         f"run {run} was trained with validation_split={split!r}; use validation_split={VALIDATION_SPLIT}."
+        if _number(split) and split > 0 else
+        f"run {run} was trained without validation data; use validation_split={VALIDATION_SPLIT}."
     )
     top = (event.get("x") or {}).get("max")
     assert _number(top) and top <= 1.0 + 1e-6, (
@@ -166,8 +174,23 @@ def _check_fit(nb, history, run):
     )
 
 
-def test_fit_settings(nb, credit):
-    _parts(credit, [(f"run {run}", lambda h=history, r=run: _check_fit(nb, h, r)) for run, history, _ in RUNS])
+def _which_data(data, event):
+    """What validation_data held, in the student's terms: the test set, or other data."""
+    from grader.kernel.protocol import fingerprint
+
+    given = ((event.get("validation_fp") or {}).get("x") or {}).get("digest")
+    (x_train, _), (x_test, _) = data.load("fashion_mnist")
+    if given and given == (fingerprint(x_test) or {}).get("digest"):
+        return "x_test, y_test: the test set"
+    if given and given == (fingerprint(x_train) or {}).get("digest"):
+        return "the whole training set"
+    return "data of your own"
+
+
+def test_fit_settings(nb, data, credit):
+    _parts(
+        credit, [(f"run {run}", lambda h=history, r=run: _check_fit(nb, data, h, r)) for run, history, _ in RUNS]
+    )
 
 
 def test_checkpoint_run1_config(nb):
