@@ -36,7 +36,9 @@ def test_histories_from_their_models(nb, credit):
         n = len(h["loss"])
         ran = event.get("epochs_run")
         if n != ran:
-            credit.check(False, f"{what} has {n} epochs, but its fit ran {ran}: keep the History fit returned, unchanged.")
+            credit.check(
+                False, f"{what} has {n} epochs, but its fit ran {ran}: keep the History fit returned, unchanged."
+            )
             continue
         try:
             nb.trusted.bind("histories", rate)  # its last val_loss must be its model's, measured by the grader
