@@ -263,3 +263,25 @@ def predictions_agree(student: np.ndarray, trusted: np.ndarray) -> float:
     if student.shape != trusted.shape or student.size == 0:
         return 0.0
     return float(np.mean(student.astype(np.int64) == trusted.astype(np.int64)))
+
+
+def training_data_problem(event: dict[str, Any], data: Any, dataset: str) -> str | None:
+    """What is wrong with the data a fit trained on, or None: identified by content (the
+    fit's `x_fp` fingerprint against the `data` fixture's copy of `dataset`), so the test
+    set tiled to the training set's shape or reshaped is seen for what it is. None also
+    when the fit received no array (a tf.data pipeline): nothing to compare."""
+    fp = event.get("x_fp")
+    if not isinstance(fp, dict) or not isinstance(fp.get("digest"), str):
+        return None
+    (x_train, _), (x_test, _) = data.load(dataset)
+    test_fp = fingerprint(x_test)
+    if test_fp is not None and fp["digest"] == test_fp["digest"]:
+        return "it was trained on the test set (x_test): train on x_train and keep the test set for the end"
+    train_fp = fingerprint(x_train)
+    if train_fp is not None and fp["digest"] != train_fp["digest"]:
+        rows = fp.get("rows")
+        return (
+            f"it was trained on {rows} images that are not the {dataset} training set load_data() returned "
+            f"({len(x_train)} images): train on all of x_train"
+        )
+    return None

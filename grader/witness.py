@@ -21,10 +21,9 @@ import numpy as np
 
 from . import source as notebook_source
 from .errors import BadReply, ForbiddenCall, MissingName, StudentError
+from .kernel import protocol
+from .kernel.protocol import ARRAY_KINDS, MAX_DEPTH, MAX_NODES
 
-MAX_DEPTH = 32
-MAX_NODES = 1_000_000
-ARRAY_KINDS = "biufc"
 # Questions whose answers are the kernel's account of what happened (forgeable by a
 # determined student), as opposed to the student's own values and functions.
 TESTIMONY_OPS = frozenset({"trace", "model", "history", "fit_for", "integrity"})
@@ -190,15 +189,17 @@ class Notebook:
         err = reply.get("error")
         if not isinstance(err, dict):
             raise BadReply("malformed answer from the kernel")
-        etype = str(err.get("type", "Error"))[:100]
-        message = str(err.get("message", ""))[:2000]
-        if etype == "MissingName":
-            raise MissingName(payload.get("name", message))
-        if etype == "Invalid":  # the kernel's op says, for the student, why it cannot answer
+        # matched by the protocol's error kind; "type" is only data for the message
+        kind = err.get("kind")
+        etype = str(err.get("type") or "Error")[:100]
+        message = str(err.get("message", ""))[: protocol.MAX_MESSAGE_CHARS]
+        if kind == protocol.MISSING_NAME:
+            raise MissingName(str(payload.get("name", message)))
+        if kind == protocol.INVALID:  # the kernel's op says, for the student, why it cannot answer
             raise BadReply(message)
-        if etype == "TooBig":
+        if kind == protocol.TOO_BIG:
             raise BadReply(f"your value is too large for the grader to read: {message}")
-        if reply.get("student"):
+        if kind == protocol.STUDENT_RAISED:
             raise StudentError(f"{payload.get('name')}(...) raised {etype}" + (f": {message}" if message else ""))
         raise BadReply(f"the grader could not read your notebook's value ({etype}: {message})")
 
@@ -244,7 +245,7 @@ class Notebook:
         plain JSON values), each with "event" (its kind) and "t" (a time stamp).
         `event` keeps only events of that kind. Kinds: "load_data", "compile", "fit",
         "evaluate", "predict", "to_categorical", "profile" (what the grader applied),
-        "bootstrap_error". See the module docstring of grader.kernel.bootstrap for fields.
+        "colab", "bootstrap_error". See the docstring of the grader.kernel package for fields.
         """
         events = validate_trace(self.request("trace"))
         return [e for e in events if event is None or e["event"] == event]
@@ -280,49 +281,55 @@ class Notebook:
             raise BadReply(f"{what}: malformed fit record from the kernel")
         return event
 
-    def evaluate_checkpoint(
-        self,
-        path: str,
-        split: str = "test",
-        *,
-        dataset: str | None = None,
-        model: str | None = None,
-        scale: float = 1.0 / 255.0,
-        validation_split: float = 0.2,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        """Load the checkpoint file at `path` (relative to the notebook's folder; paths
-        outside it are refused) with keras.models.load_model in the kernel and evaluate it
-        on `split` of the data set the notebook loaded: "test", "train" (the whole training
-        set) or "validation" (the last `validation_split` of the training set: what
-        fit(validation_split=...) held out, so the best checkpoint's loss there equals the
-        lowest val_loss of that run). `dataset` names the data set when the notebook
-        loaded several. Images are cast to float32, multiplied by `scale` and reshaped to
-        the model's input shape.
-        A `.weights.h5` file is loaded into a clone of the model held by global `model`
-        (a Model or the History fit returned).
+    def export_model(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any]:
+        """The artefacts of the Keras model held by global `name` (or `name[key]`; a
+        History stands for its .model), for trusted evaluation:
+        {"config": str (model.to_json()), "weights": [float32 ndarray, ...]
+        (model.get_weights()), "class": str (fully qualified), "built": bool,
+        "weights_digest": str (protocol.weights_digest as the kernel computed it; compare
+        with your own of "weights")}. Nothing in it has been evaluated."""
+        what = _what(name, key)
+        value = self.request(protocol.EXPORT_MODEL, timeout, name=name, path=_path(key))
+        return validate_export(value, what)
 
-        Returns {"loss": float, "accuracy": float | None (argmax of the outputs == label),
-        "samples": int, "dataset": str, "split": str, "file": str (relative to the
-        notebook's folder), "metrics": {name: float} (model.evaluate's dict, empty if the
-        saved model was not compiled)}.
-        """
+    def read_file(self, path: str, *, timeout: float | None = None) -> bytes:
+        """The bytes of the file at `path` in the notebook's folder (relative, or under
+        Colab's /content; anything outside is refused with a message for the student)."""
         if not isinstance(path, str) or not path or len(path) > 4096 or "\0" in path:
-            raise BadReply(f"the checkpoint path must be a non-empty string, got {type(path).__name__} {path!r:.100}")
-        if split not in ("test", "train", "validation"):
-            raise ValueError(f"split must be 'test', 'train' or 'validation', not {split!r}")
-        fields: dict[str, Any] = {
-            "path": path,
-            "split": split,
-            "scale": float(scale),
-            "validation_split": float(validation_split),
-        }
-        if dataset is not None:
-            fields["dataset"] = dataset
-        if model is not None:
-            fields["model"] = model
-        value = self.request("evaluate_checkpoint", timeout, **fields)
-        return validate_evaluation(value, path)
+            raise BadReply(f"the file path must be a non-empty string, got {type(path).__name__} {path!r:.100}")
+        value = self.request(protocol.READ_FILE, timeout, path=path)
+        what = f"the file {path!r:.200}"
+        if not isinstance(value, dict):
+            raise BadReply(f"{what}: malformed answer from the kernel")
+        data, size = value.get("data"), value.get("size")
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
+            raise BadReply(f"{what}: malformed file contents from the kernel")
+        if isinstance(size, bool) or size != data.size:
+            raise BadReply(f"{what}: the kernel's answer does not add up ({size!r:.50} bytes said)")
+        return data.tobytes()
+
+    def integrity(self, *, timeout: float | None = None) -> list[str]:
+        """Where the grader's wrappers in the kernel (Keras' compile/fit/evaluate/predict,
+        to_categorical in each module watched, the load_data shims) are no longer the
+        object in place: labels like "keras.src.models.model.Model.fit", and
+        "<global>.fit" for a model in the notebook's globals with a method of its own."""
+        value = self.request(protocol.INTEGRITY, timeout)
+        replaced = value.get("replaced") if isinstance(value, dict) else None
+        if not isinstance(replaced, list) or not all(isinstance(r, str) for r in replaced):
+            raise BadReply("malformed integrity answer from the kernel")
+        return [r[:300] for r in replaced[:100]]
+
+    def compiled(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any] | None:
+        """The compile settings that trained the model held by `name` (or `name[key]`):
+        those in force when its last fit started, so that compiling again after training
+        does not count; its current ones when it was never fit. Same shape as the
+        "compile" of `model()`, or None when it was never compiled."""
+        desc = self.model(name, key, timeout=timeout)
+        fits = [e for e in self.trace("fit") if e.get("model_uid") == desc["uid"]]
+        if fits and fits[-1].get("compile_at_fit") is not None:
+            return validate_compile(fits[-1]["compile_at_fit"], _what(name, key))
+        compiled: dict[str, Any] | None = desc["compile"]
+        return compiled
 
     # -- facts from the executed notebook (trusted copies: outputs captured by the grader)
     @property
@@ -359,6 +366,7 @@ class Notebook:
         return out
 
     def answer(self, answer_id: str) -> str | None:
+        """The text of the markdown cell marked answer:<id> (tag, marker line or label), or None."""
         return answers(self._nb).get(answer_id)
 
 
@@ -418,12 +426,34 @@ def _shape(value: Any, what: str) -> list[int | None] | None:
     return list(value)
 
 
+def validate_compile(comp: Any, what: str = "the model") -> dict[str, Any] | None:
+    """Compile settings as `validate_model` describes them under "compile", or None."""
+    if comp is None:
+        return None
+    if not isinstance(comp, dict):
+        raise BadReply(f"{what}: malformed compile settings")
+    opt = comp.get("optimizer")
+    opt_out = None
+    if opt is not None:
+        if not isinstance(opt, dict) or not isinstance(opt.get("config", {}), dict):
+            raise BadReply(f"{what}: malformed optimizer description")
+        opt_out = {"class": _str(opt.get("class"), what), "config": _plain(opt.get("config", {}), what)}
+    metrics = _plain(comp.get("metrics") or [], what)
+    return {
+        "optimizer": opt_out,
+        "optimizer_arg": _str(comp.get("optimizer_arg"), what, optional=True),
+        "loss": _plain(comp.get("loss"), what),
+        "loss_key": _str(comp.get("loss_key"), what, optional=True),
+        "metrics": metrics if isinstance(metrics, list) else [metrics],
+    }
+
+
 def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
     """Check a model description from the kernel and return a clean copy:
 
-    {"class": str, "name": str, "uid": int (matches "model_uid" in trace events),
-     "built": bool, "input_shape": [None, 28, 28, 1] | None,
-     "layers": [{"class": "Dense", "name": str,
+    {"class": str, "qualname": str | None (module + class), "name": str, "uid": int
+     (matches "model_uid" in trace events), "built": bool, "input_shape": [None, 28, 28, 1] | None,
+     "layers": [{"class": "Dense", "qualname": "keras.src.layers.core.dense.Dense" | None, "name": str,
                  "config": {subset of units, activation, use_bias, rate, filters,
                             kernel_size, strides, padding, pool_size, axis, momentum,
                             epsilon, center, scale, target_shape, dims, dilation_rate,
@@ -453,31 +483,14 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
         layers.append(
             {
                 "class": _str(layer.get("class"), lw),
+                "qualname": _str(layer.get("qualname"), lw, optional=True),
                 "name": _str(layer.get("name"), lw),
                 "config": config,
                 "output_shape": _shape(layer.get("output_shape"), lw),
                 "params": _int(layer.get("params"), lw, optional=True),
             }
         )
-    comp = value.get("compile")
-    compile_out: dict[str, Any] | None = None
-    if comp is not None:
-        if not isinstance(comp, dict):
-            raise BadReply(f"{what}: malformed compile settings")
-        opt = comp.get("optimizer")
-        opt_out = None
-        if opt is not None:
-            if not isinstance(opt, dict) or not isinstance(opt.get("config", {}), dict):
-                raise BadReply(f"{what}: malformed optimizer description")
-            opt_out = {"class": _str(opt.get("class"), what), "config": _plain(opt.get("config", {}), what)}
-        metrics = _plain(comp.get("metrics") or [], what)
-        compile_out = {
-            "optimizer": opt_out,
-            "optimizer_arg": _str(comp.get("optimizer_arg"), what, optional=True),
-            "loss": _plain(comp.get("loss"), what),
-            "loss_key": _str(comp.get("loss_key"), what, optional=True),
-            "metrics": metrics if isinstance(metrics, list) else [metrics],
-        }
+    compile_out = validate_compile(value.get("compile"), what)
     uid = value.get("uid")
     if isinstance(uid, bool) or not isinstance(uid, int):
         raise BadReply(f"{what}: malformed model description (uid)")
@@ -486,6 +499,7 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
         raise BadReply(f"{what}: malformed model description (built)")
     return {
         "class": _str(value.get("class"), what),
+        "qualname": _str(value.get("qualname"), what, optional=True),
         "name": _str(value.get("name"), what),
         "uid": uid,
         "built": built,
@@ -547,56 +561,40 @@ def validate_trace(value: Any) -> list[dict[str, Any]]:
     return [validate_event(v) for v in value]
 
 
-def validate_evaluation(value: Any, path: str) -> dict[str, Any]:
-    what = f"evaluating the checkpoint {path!r:.200}"
+def validate_export(value: Any, what: str = "the model") -> dict[str, Any]:
+    """Check an export_model answer: a JSON config string (at most
+    protocol.MAX_CONFIG_CHARS), a list of float arrays, a qualified class name, a
+    digest; return a clean copy."""
     if not isinstance(value, dict):
-        raise BadReply(f"{what}: malformed answer from the kernel")
-    loss = value.get("loss")
-    if isinstance(loss, bool) or not isinstance(loss, (int, float)):
-        raise BadReply(f"{what}: no loss came back")
-    acc = value.get("accuracy")
-    if acc is not None and (isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0.0 <= acc <= 1.0):
-        raise BadReply(f"{what}: malformed accuracy")
-    samples = _int(value.get("samples"), what)
-    if not samples:
-        raise BadReply(f"{what}: evaluated on no samples")
-    metrics = value.get("metrics", {})
-    if not isinstance(metrics, dict) or not all(
-        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in metrics.items()
+        raise BadReply(f"{what}: malformed model export from the kernel")
+    config = value.get("config")
+    if not isinstance(config, str) or not config:
+        raise BadReply(f"{what}: the kernel sent no model configuration")
+    if len(config) > protocol.MAX_CONFIG_CHARS:
+        raise BadReply(f"{what}: the model's configuration is over the size limit")
+    weights = value.get("weights")
+    if not isinstance(weights, list) or not all(
+        isinstance(w, np.ndarray) and w.dtype.kind == "f" for w in weights
     ):
-        raise BadReply(f"{what}: malformed metrics")
+        raise BadReply(f"{what}: the kernel's weights are not a list of float arrays")
+    digest = value.get("weights_digest")
+    if not isinstance(digest, str) or len(digest) > 128:
+        raise BadReply(f"{what}: malformed weights digest from the kernel")
+    built = value.get("built")
+    if not isinstance(built, bool):
+        raise BadReply(f"{what}: malformed model export (built)")
     return {
-        "loss": float(loss),
-        "accuracy": None if acc is None else float(acc),
-        "samples": samples,
-        "dataset": _str(value.get("dataset"), what),
-        "split": _str(value.get("split"), what),
-        "file": _str(value.get("file"), what),
-        "metrics": {k: float(v) for k, v in metrics.items()},
+        "config": config,
+        "weights": weights,
+        "class": _str(value.get("class"), what),
+        "built": built,
+        "weights_digest": digest,
     }
 
 
-def answers(nb: nbformat.NotebookNode) -> dict[str, str]:
-    """Free-text answers: markdown cells tagged `answer:<id>` (or holding
-    `<!-- answer:<id> -->`), text without the marker."""
-    out: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        ids = [
-            t.split(":", 1)[1]
-            for t in cell.get("metadata", {}).get("tags", [])
-            if isinstance(t, str) and t.startswith("answer:")
-        ]
-        text = cell.source
-        for line in text.splitlines():
-            s = line.strip()
-            if s.startswith("<!--") and s.endswith("-->") and "answer:" in s:
-                ids.append(s[4:-3].strip().split(":", 1)[1].strip())
-        if ids:
-            clean = "\n".join(
-                line for line in text.splitlines() if not (line.strip().startswith("<!--") and "answer:" in line)
-            ).strip()
-            for i in ids:
-                out[i] = clean
-    return out
+def answers(nb: nbformat.NotebookNode, assignment: Any = None) -> dict[str, str]:
+    """Free-text answers (see grader.answers): every marked answer of the notebook, or,
+    given the assignment, the answers its spec declares as the grade step records them."""
+    from . import answers as free_text
+
+    return free_text.marked(nb) if assignment is None else free_text.record(nb, assignment)

@@ -17,6 +17,8 @@ than asked (its profile caps them); what it checks is what your code asked for.
 
 from __future__ import annotations
 
+from grader.trusted import training_data_problem
+
 EPOCHS = 50
 VALIDATION_SPLIT = 0.2
 SGD_DEFAULT_LR = 0.01
@@ -113,7 +115,7 @@ def test_bn_model_architecture(nb):
 
 
 def _check_compile(nb, name):
-    comp = nb.model(name)["compile"]
+    comp = nb.compiled(name)  # the settings its training ran with
     assert comp is not None, f"{name} was not compiled; call {name}.compile(...) before fit."
     opt = comp["optimizer"] or {}
     cls = opt.get("class")
@@ -189,10 +191,15 @@ def _check_alike(nb):
     )
 
 
-def test_same_training_setup(nb, credit):
+def _check_data(nb, data, history):
+    problem = training_data_problem(_fit(nb, history), data, "mnist")
+    assert problem is None, f"`{history}`: {problem}."
+
+
+def test_same_training_setup(nb, data, credit):
     _parts(credit, [
-        ("the dropout run", lambda: _check_fit(nb, "history_dropout")),
-        ("the BN run", lambda: _check_fit(nb, "history_bn")),
+        ("the dropout run", lambda: (_check_fit(nb, "history_dropout"), _check_data(nb, data, "history_dropout"))),
+        ("the BN run", lambda: (_check_fit(nb, "history_bn"), _check_data(nb, data, "history_bn"))),
         ("the two runs alike", lambda: _check_alike(nb)),
     ])
 

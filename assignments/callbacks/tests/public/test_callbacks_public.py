@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import posixpath
 
+from grader.trusted import training_data_problem
+
 EPOCHS = 50
 VALIDATION_SPLIT = 0.2
 LEARNING_RATE = 0.1
@@ -172,6 +174,8 @@ def _check_fit(nb, data, history, run):
     assert _number(top) and top <= 1.0 + 1e-6, (
         f"run {run}: the training images go up to {top}; scale them to [0, 1] with x_train / 255.0."
     )
+    problem = training_data_problem(event, data, "fashion_mnist")
+    assert problem is None, f"run {run}: {problem}."
 
 
 def _which_data(data, event):

@@ -23,6 +23,8 @@ import re
 import numpy as np
 import pytest
 
+from grader.trusted import training_data_problem
+
 
 def _labels_of(nb, n):
     value = np.asarray(nb.get("predictions"))
@@ -54,9 +56,9 @@ def _entries(nb):
     return out
 
 
-def test_training_setup(nb):
+def test_training_setup(nb, data):
     desc = nb.model("model")
-    compiled = desc.get("compile")
+    compiled = nb.compiled("model")  # the settings its training ran with, not a compile after it
     assert compiled, "`model` is not compiled."
     optimizer = compiled.get("optimizer") or {}
     lr = (optimizer.get("config") or {}).get("learning_rate")
@@ -74,6 +76,9 @@ def test_training_setup(nb):
         problems.append("no call of model.fit on `model` was recorded")
     else:
         fit = fits[-1]
+        problem = training_data_problem(fit, data, "mnist")
+        if problem:
+            problems.append(problem)
         if fit.get("batch_size") != 50:
             problems.append(f"batch_size={fit.get('batch_size')} instead of 50")
         if fit.get("epochs_asked") != 50:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.trusted import training_data_problem
+
 RATES = (0.25, 0.5, 0.75)
 
 
@@ -48,11 +50,13 @@ def test_histories_from_their_models(nb, credit):
         credit.check(True, "")
 
 
-def test_runs_scaled_alike(nb):
+def test_runs_scaled_alike(nb, data):
     ranges = {}
     for rate in RATES:
         event = nb.fit_for("histories", rate)
         assert event is not None, f"histories[{rate}] is not the History of a fit call in this notebook."
+        problem = training_data_problem(event, data, "mnist")
+        assert problem is None, f"histories[{rate}]: {problem}."
         x = event.get("x") or {}
         ranges[rate] = (x.get("min"), x.get("max"), tuple(x.get("shape") or ()))
     first = ranges[RATES[0]]

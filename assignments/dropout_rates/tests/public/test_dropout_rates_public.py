@@ -104,7 +104,7 @@ def _check_model(nb, rate):
 
 def _check_compile(nb, rate):
     what = f"models[{rate}]"
-    comp = nb.model("models", rate)["compile"]
+    comp = nb.compiled("models", rate)  # the settings its training ran with
     assert comp is not None, f"{what} was not compiled; call model.compile(...) before fit."
     opt = comp["optimizer"] or {}
     cls = opt.get("class")

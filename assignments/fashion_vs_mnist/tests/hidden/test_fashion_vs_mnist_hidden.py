@@ -30,6 +30,8 @@ import re
 
 import pytest
 
+from grader.trusted import training_data_problem
+
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 RUNS = ("mnist", "fashion")
 DATASET = {"mnist": "mnist", "fashion": "fashion_mnist"}
@@ -97,13 +99,17 @@ def test_overfit_gaps_from_histories(nb, credit):
         )
 
 
-def test_both_data_sets_loaded(nb):
+def test_both_data_sets_loaded(nb, data):
     loaded = {e.get("dataset") for e in nb.trace("load_data")}
     missing = [d for d in ("mnist", "fashion_mnist") if d not in loaded]
     assert not missing, (
         f"the notebook never loaded {' nor '.join(missing)}: load the data with mnist.load_data() and "
         "fashion_mnist.load_data() (from tensorflow.keras.datasets)."
     )
+    # Each run trained on its own data set's training set, identified by content.
+    for run in RUNS:
+        problem = training_data_problem(_fit(nb, run), data, DATASET[run])
+        assert problem is None, f"the {TITLE[run]} run: {problem}."
 
 
 def _layer_text(layer):

@@ -21,6 +21,8 @@ import re
 import numpy as np
 import pytest
 
+from grader.trusted import training_data_problem
+
 
 def _calls_named(source: str, name: str) -> int:
     """Uses of `name` or `<anything>.name` in the notebook's code (calls, references, renaming imports); comments and
@@ -80,6 +82,10 @@ def test_no_one_hot_encoding(nb):
 
 
 def test_labels_match_loaded_data(nb, data):
+    # What fit trained on, identified by content: the training images, not the test set.
+    for event in _events(nb, "fit"):
+        problem = training_data_problem(event, data, "mnist")
+        assert problem is None, f"`model`: {problem}."
     (_, y_train), (_, y_test) = data.load("mnist")
     for name, ref in (("Y_train", y_train), ("Y_test", y_test)):
         value = np.asarray(nb.get(name))

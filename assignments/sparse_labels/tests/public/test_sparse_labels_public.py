@@ -61,8 +61,7 @@ def test_labels_are_integer_vectors(nb, data):
 
 
 def test_model_compiled_with_sparse_loss(nb):
-    desc = nb.model("model")
-    compiled = desc.get("compile")
+    compiled = nb.compiled("model")  # the settings its training ran with, not a compile after it
     assert compiled, "`model` was not compiled: call model.compile(loss=..., optimizer='adam', metrics=['accuracy'])."
     loss = _loss_text(compiled.get("loss_key") or compiled.get("loss"))
     if "sparsecategoricalcrossentropy" in loss:
