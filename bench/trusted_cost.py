@@ -52,7 +52,7 @@ def grade(code: Path, name: str, subs: Path, profile: str, work: Path) -> tuple[
         for line in lines[1:]:
             row = dict(zip(head, line.split(","), strict=False))
             try:
-                scores[row["student"]] = float(row["score"])
+                scores[row["student"]] = float(row["total"])
             except (KeyError, ValueError):
                 pass
     return seconds, scores
