@@ -221,6 +221,30 @@ def _early_stopping_ok(event):
     assert cfg.get("mode") in ("auto", "min"), (
         f"run [2]: EarlyStopping has mode={cfg.get('mode')!r}; for val_loss lower is better: 'auto' or 'min'."
     )
+    qualname = found[0].get("qualname") or ""
+    assert qualname.startswith("keras."), (
+        f"run [2]: the EarlyStopping callback is {qualname}, a class of its own, not Keras' "
+        "keras.callbacks.EarlyStopping."
+    )
+
+
+def _stops_as_early_stopping_would(nb, event):
+    """The run's own val_loss says when EarlyStopping(patience=5) must have stopped it: the
+    first epoch after which val_loss had not improved for 5 epochs."""
+    val = nb.history("history_es").get("val_loss") or []
+    best, wait, stop_at = float("inf"), 0, None
+    for epoch, value in enumerate(val):
+        if value < best:
+            best, wait = value, 0
+        else:
+            wait += 1
+        if wait >= 5 and epoch > 0:
+            stop_at = epoch + 1
+            break
+    assert stop_at is None or len(val) <= stop_at, (
+        f"run [2] trained {len(val)} epochs, but its val_loss had not improved for 5 epochs after epoch {stop_at}, "
+        "where EarlyStopping(monitor='val_loss', patience=5) stops training: the callback did not do its job."
+    )
 
 
 def _checkpoint_2_ok(nb, event):
@@ -233,7 +257,7 @@ def test_early_stopping_run2_config(nb, credit):
     event = _fit(nb, "history_es", "[2]")
     _parts(credit, [
         ("run [2]'s ModelCheckpoint", lambda: _checkpoint_2_ok(nb, event)),
-        ("run [2]'s EarlyStopping", lambda: _early_stopping_ok(event)),
+        ("run [2]'s EarlyStopping", lambda: (_early_stopping_ok(event), _stops_as_early_stopping_would(nb, event))),
     ])
 
 
