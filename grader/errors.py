@@ -51,12 +51,17 @@ class UsageError(GraderError):
 # --- errors raised inside checks: they become the failed check's message -------------
 
 
-class CheckError(AssertionError):
+class CheckFailure(AssertionError):
     """A check failed for a reason the student should read (subclass of AssertionError
-    so pytest counts it as a failure, not an error in the test)."""
+    so pytest counts it as a failure, not an error in the test). The kernel's errors
+    reach tests as this small family only; an `assert` in the grader's own code is not
+    one of them and stays a traceback."""
 
 
-class MissingName(CheckError):
+CheckError = CheckFailure  # the former name
+
+
+class MissingName(CheckFailure):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(
@@ -65,23 +70,23 @@ class MissingName(CheckError):
         )
 
 
-class StudentError(CheckError):
+class StudentError(CheckFailure):
     """The student's code raised while the check used it."""
 
 
-class ForbiddenCall(CheckError):
+class ForbiddenCall(CheckFailure):
     """The student's function used something the exercise forbids."""
 
 
-class BadReply(CheckError):
+class BadReply(CheckFailure):
     """The kernel's answer could not be accepted (too big, wrong type, malformed)."""
 
 
-class KernelGone(CheckError):
+class KernelGone(CheckFailure):
     """The kernel died or stopped answering; checks that need it score 0."""
 
 
-class CheckTimeout(CheckError):
+class CheckTimeout(CheckFailure):
     """The student's code took longer than the check's time limit."""
 
 

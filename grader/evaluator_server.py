@@ -149,10 +149,14 @@ def load_model(spec: dict[str, Any]) -> Any:
             model = _load_json_model(f.read(MAX_CONFIG_CHARS + 1))
         if file is not None:  # a weights-only checkpoint for this architecture
             path = _file(file)
+            named = path + ".weights.h5"  # load_weights goes by the file name's ending
+            os.replace(path, named)
             try:
-                model.load_weights(path)
+                model.load_weights(named)
             except Exception as exc:
                 raise Invalid(f"the weights file does not fit the model: {str(exc)[:300]}") from None
+            finally:
+                os.replace(named, path)
         elif weights is not None:
             with np.load(_file(weights), allow_pickle=False) as arrays:
                 values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]

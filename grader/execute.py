@@ -16,7 +16,6 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -32,9 +31,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from . import sandbox, scratch, syscalls
 from .errors import BadReply, CheckTimeout, KernelGone
+from .kernel import protocol, ship
+from .outputs import OutputBudget, OutputLimits
+from .results import cell_ref, first_line
 from .spec import Limits, Profile
 
-WITNESS_MIME = "application/x-grader-witness+json"
+WITNESS_MIME = protocol.WITNESS_MIME
 KERNEL_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONNOUSERSITE": "1",
@@ -68,24 +70,40 @@ class ExecutionResult:
 
 
 class _CappedClient(NotebookClient):
-    """NotebookClient that stops storing output past a byte budget (output floods)."""
+    """NotebookClient that stores outputs within the budget of grader.outputs (per-cell
+    head and tail of printed text; figures and errors under caps of their own)."""
 
-    output_budget: int = 512 * 1024
-    output_capped: bool = False
+    budget: OutputBudget | None = None  # set per session
 
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[no-untyped-def]
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.output_budget - size < 0:
-            if not self.output_capped:
-                self.output_capped = True
-                outs.append(
-                    nbformat.v4.new_output(
-                        "stream", name="stderr", text="[grader: output truncated here: over the output limit]\n"
-                    )
-                )
-            return None
-        self.output_budget -= size
-        return super().output(outs, msg, display_id, cell_index)
+        if self.budget is None:
+            self.budget = OutputBudget()
+        def store(m):  # type: ignore[no-untyped-def]
+            return super(_CappedClient, self).output(outs, m, display_id, cell_index)
+
+        if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # an output widget takes it
+            return store(msg) if self.budget.hooked(msg) else None
+        return self.budget.output(outs, msg, cell_index, store, fresh=getattr(self, "clear_before_next_output", False))
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):  # type: ignore[no-untyped-def]
+        # A reply with status "error" but no error output (IPython's UsageError for an
+        # unknown magic prints to stderr and skips the rest of the cell) is a cell error
+        # all the same, in that cell.
+        content = (exec_reply or {}).get("content") or {}
+        if content.get("status") == "error" and not any(
+            o.get("output_type") == "error" for o in cell.get("outputs", [])
+        ):
+            ename, evalue = str(content.get("ename") or "Error"), str(content.get("evalue") or "")
+            trace = content.get("traceback") or [f"{ename}: {evalue}"]
+            cell.setdefault("outputs", []).append(
+                nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[str(t) for t in trace])
+            )
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+
+def cell_label(cell: Any) -> str:
+    """A code cell as a person finds it in Jupyter: `In [7]` and its first line."""
+    return cell_ref(cell.get("execution_count"), first_line(str(cell.get("source", ""))))
 
 
 class _DropWatch:
@@ -109,20 +127,6 @@ class _DropWatch:
         self._monitor.close(linger=0)
 
 
-def _bootstrap_code(config: dict[str, Any]) -> str:
-    """Code that runs the kernel-side bootstrap in a namespace of its own, leaving
-    nothing in the student's globals."""
-    text = resources.files("grader.kernel").joinpath("bootstrap.py").read_text(encoding="utf-8")
-    return (
-        "def _grader_load(src, cfg):\n"
-        "    import json\n"
-        "    ns = {'__name__': '_grader_bootstrap', '_GRADER_CONFIG': json.loads(cfg)}\n"
-        "    exec(compile(src, '<grader-bootstrap>', 'exec'), ns)\n"
-        f"_grader_load({text!r}, {json.dumps(config)!r})\n"
-        "del _grader_load\n"
-    )
-
-
 class KernelSession:
     """A kernel for one notebook: start, bootstrap, run cells, answer requests, stop."""
 
@@ -137,6 +141,7 @@ class KernelSession:
         seed: int = 0,
         cwd: Path | None = None,
         extra_config: dict[str, Any] | None = None,
+        python: str | None = None,
     ) -> None:
         self.limits = limits
         self.profile = profile
@@ -146,6 +151,7 @@ class KernelSession:
         self.seed = seed
         self.cwd = cwd
         self.extra_config = extra_config or {}
+        self.python = python or sys.executable  # the kernel's interpreter (--kernel-python)
         self.events: list[str] = []
         self._tmp: Path | None = None
         self._cgroup: str | None = None
@@ -188,7 +194,7 @@ class KernelSession:
                 seccomp.write_bytes(program)
             env.update(
                 HOME=sandbox.HOME,
-                PATH=f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                PATH=f"{Path(self.python).parent}:/usr/local/bin:/usr/bin:/bin",
                 KERAS_HOME=f"{sandbox.HOME}/.keras",
                 MPLCONFIGDIR="/tmp/matplotlib",
             )
@@ -200,6 +206,7 @@ class KernelSession:
                 env=env,
                 cgroup=self._cgroup,
                 seccomp=seccomp,
+                python=self.python,
             )
             kernel_cwd = None
         else:
@@ -230,11 +237,12 @@ class KernelSession:
 
         def make_km(*_a: Any, **_k: Any) -> AsyncKernelManager:
             km = _Manager(kernel_name="python3", **manager_kwargs)
-            if self.sandboxed:
+            if self.sandboxed or self.python != sys.executable:
                 spec = km.kernel_spec
                 assert spec is not None
-                spec.interrupt_mode = "message"
-                spec.argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+                if self.sandboxed:
+                    spec.interrupt_mode = "message"
+                spec.argv = [self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
             return km
 
         client = _CappedClient(
@@ -247,7 +255,7 @@ class KernelSession:
             record_timing=False,
             kernel_name="python3",
         )
-        client.output_budget = self.limits.max_output_kb * 1024
+        client.budget = OutputBudget(OutputLimits.from_kb(self.limits.max_output_kb))
         client.create_kernel_manager = lambda: setattr(client, "km", make_km()) or client.km  # type: ignore[method-assign]
         self._client = client
         start_env = dict(os.environ) if not self.sandboxed else {}
@@ -332,19 +340,16 @@ class KernelSession:
         return lines[-1] if lines else ""
 
     def _run_bootstrap(self) -> None:
-        config = {
-            "seed": self.seed,
-            "mime": WITNESS_MIME,
-            "max_reply_bytes": self.limits.max_reply_mb * 1024 * 1024,
-            "profile": {
-                "name": self.profile.name,
-                "max_epochs": self.profile.max_epochs,
-                "synthetic": self.profile.synthetic,
-            },
-            "data_dir": "/data" if self.sandboxed else (str(self.data_dir) if self.data_dir else None),
-            **self.extra_config,
-        }
-        reply = self._execute_quiet(_bootstrap_code(config), timeout=60)
+        config = protocol.BootConfig(
+            seed=self.seed,
+            max_reply_bytes=self.limits.max_reply_mb * 1024 * 1024,
+            profile_name=self.profile.name,
+            max_epochs=self.profile.max_epochs,
+            synthetic=self.profile.synthetic,
+            data_dir="/data" if self.sandboxed else (str(self.data_dir) if self.data_dir else None),
+            extra=dict(self.extra_config),
+        )
+        reply = self._execute_quiet(ship.bootstrap_code(config.to_json()), timeout=60)
         if reply.get("status") != "ok":
             raise KernelGone(f"the grader's kernel bootstrap failed: {reply.get('ename')}: {reply.get('evalue')}")
 
@@ -380,19 +385,19 @@ class KernelSession:
                 limit = client.timeout
                 whole = limit < self.limits.cell_timeout_s
                 what = "notebook" if whole else "cell"
-                self.events.append(f"cell {index + 1} was stopped at the {what} time limit ({limit} s)")
+                self.events.append(f"{cell_label(cell)} was stopped at the {what} time limit ({limit} s)")
                 result.cells.append(CellRun(index, "timeout", "Timeout", f"stopped after {limit} s", seconds))
                 if self._recover_after_timeout():
                     self._reconnect_cells("after a time-out")
                 continue
             except DeadKernelError:
-                self._mark_dead(f"the kernel died while running cell {index + 1}")
+                self._mark_dead(f"the kernel died while running {cell_label(cell)}")
                 result.cells.append(CellRun(index, "error", "KernelDied", self.events[-1], time.monotonic() - t0))
                 continue
             seconds = time.monotonic() - t0
             if self._cell_watch is not None and self._cell_watch.dropped():
                 self.events.append(
-                    f"cell {index + 1} sent one output over {self._max_message_mb()} MB; "
+                    f"{cell_label(cell)} sent one output over {self._max_message_mb()} MB; "
                     "the grader refused it, so some of that cell's output is missing"
                 )
                 self._reconnect_cells("after an oversized output")
@@ -403,8 +408,8 @@ class KernelSession:
                 )
             else:
                 result.cells.append(CellRun(index, "ok", seconds=seconds))
-        if client.output_capped:
-            self.events.append(f"output over {self.limits.max_output_kb} KB was dropped")
+        if client.budget is not None:
+            self.events.extend(client.budget.notes(lambda i: cell_label(nb.cells[i])))
         result.seconds = time.monotonic() - started
         # nbclient's channel is done: left open, it would queue every message of the
         # checks unread. The grader's own client takes over, now listening for answers.
@@ -542,7 +547,8 @@ class KernelSession:
         payload = {**payload, "id": rid}
         blob = base64.b64encode(json.dumps(payload).encode()).decode("ascii")
         code = f"__import__('_grader_witness').handle({blob!r})"
-        msg_id = self._kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
+        # silent: no pre_run_cell/post_run_cell hooks and no history see the request
+        msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
         cap = self.limits.max_reply_mb * 1024 * 1024
         answer: str | None = None
         error: str | None = None

@@ -11,16 +11,17 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import scratch
 from .checks import run_checks
-from .errors import CheckError, GraderError
+from .errors import CheckError, CheckFailure, GraderError
 from .evaluator import Evaluator
 from .execute import KernelSession
 from .pytest_plugin import CheckContext
-from .results import Answer, CellIssue, SubmissionResult
+from .results import Answer, CellIssue, SubmissionResult, first_line
 from .source import grader_mentions
-from .spec import Assignment
+from .spec import Assignment, Profile
 from .submissions import Submission
 from .trusted import Trusted
 from .witness import Notebook, answers
@@ -33,6 +34,7 @@ class GradeOptions:
     seed: int
     data_root: Path
     include_hidden: bool = True
+    kernel_python: str | None = None  # the kernels' interpreter (--kernel-python); None: the grader's own
 
 
 class _Data:
@@ -92,6 +94,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 files=allowed,
                 sandboxed=opts.sandboxed,
                 seed=opts.seed,
+                python=opts.kernel_python,
             ) as session:
                 execution = session.run_notebook(nb)
                 handle = Notebook(session, nb)
@@ -103,6 +106,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                     )
                     checks, _log = run_checks(assignment, ctx, include_hidden=opts.include_hidden)
                 flags = list(ctx.flags) + _integrity_flags(handle)
+                epoch_notes = _epoch_notes(handle, profile)
             events = list(session.events)  # after exit: it counts processes left behind
             flags += [
                 f"cell {cell} names {name}, the grader's own kernel-side code"
@@ -110,12 +114,12 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
             ]
         except GraderError as exc:
             return error_result(assignment, sub, opts, f"could not be run: {exc}")
-        except AssertionError as exc:  # KernelGone at start-up
+        except CheckFailure as exc:  # KernelGone at start-up; a grader `assert` stays a traceback
             return error_result(assignment, sub, opts, f"could not be run: {exc}")
     finally:
         shutil.rmtree(stage_dir, ignore_errors=True)
 
-    issues = tuple(CellIssue(c.index + 1, c.status, c.ename, c.evalue) for c in execution.cells if c.status != "ok")
+    issues = tuple(_cell_issue(nb, c) for c in execution.cells if c.status != "ok")
     score = round(sum(c.points for c in checks), 4)
     max_score = round(sum(c.max_points for c in checks), 4)
     return SubmissionResult(
@@ -131,13 +135,14 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
         checks=tuple(checks),
         cell_issues=issues,
         events=tuple(events),
-        answers=tuple(Answer(k, v) for k, v in answers(nb).items()),
+        answers=tuple(Answer(k, v) for k, v in answers(nb, assignment).items()),
         synthetic_data=profile.synthetic,
         seed=opts.seed,
         seconds=round(time.monotonic() - started, 3),
         execute_seconds=round(execution.seconds, 3),
         source_name=sub.source.name,
         flags=tuple(flags),
+        profile_notes=tuple(_data_notes(store, assignment, profile) + epoch_notes),
     )
 
 
@@ -150,3 +155,52 @@ def _integrity_flags(handle: Notebook) -> list[str]:
     if not replaced:
         return []
     return [f"the notebook replaced what the grader watches in Keras: {', '.join(replaced[:10])}"]
+
+
+def _cell_issue(nb: Any, run: Any) -> CellIssue:
+    """A cell that failed, named as a person finds it (`In [7]` and its first line)."""
+    cell = nb.cells[run.index]
+    return CellIssue(
+        run.index + 1,
+        run.status,
+        run.ename,
+        run.evalue,
+        execution_count=cell.get("execution_count") if isinstance(cell.get("execution_count"), int) else None,
+        first_line=first_line(str(cell.get("source", ""))),
+    )
+
+
+def _data_notes(store: Any, assignment: Assignment, profile: Profile) -> list[str]:
+    """The data each data set was served as under `profile` (subsampled, synthetic)."""
+    notes = []
+    for name in assignment.datasets:
+        try:
+            notes.append(f"data set {store.describe(name, profile)}")
+        except Exception:  # the store is the grader's; a report line must not fail a grade
+            notes.append(f"data set {name}: served as the {profile.name} profile says")
+    return notes
+
+
+_MAX_EPOCH_NOTES = 5
+
+
+def _epoch_notes(handle: Notebook, profile: Profile) -> list[str]:
+    """'epochs capped from 50 to 3' for each distinct cap the kernel bootstrap applied.
+    Read from the kernel's trace: untrusted text, so only the numbers are used."""
+    if profile.max_epochs is None:
+        return []
+    try:
+        events = handle.trace("profile")
+    except CheckError:
+        return []  # the kernel is gone; the report says so elsewhere
+    caps: dict[tuple[int, int], int] = {}
+    for e in events:
+        asked, capped = e.get("asked"), e.get("capped_to")
+        if e.get("action") != "epoch cap" or not isinstance(asked, int) or not isinstance(capped, int):
+            continue
+        caps[(asked, capped)] = caps.get((asked, capped), 0) + 1
+    notes = []
+    for (asked, capped), n in sorted(caps.items())[:_MAX_EPOCH_NOTES]:
+        runs = f" ({n} training runs)" if n > 1 else ""
+        notes.append(f"epochs capped from {asked} to {capped} by the {profile.name} profile{runs}")
+    return notes

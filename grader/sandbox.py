@@ -26,6 +26,9 @@ from .spec import Limits
 
 NOBODY = 65534
 HOME = "/home/student"
+COLAB_HOME = "/content"  # Colab's working folder: here, the notebook's own folder
+# Every sandboxed kernel's environment: `!pip install x` fails fast without a network.
+ENV = {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # memory and pids limit a kernel; cpu gives every kernel an equal share, so one that
 # forks busy processes (each in its own session) cannot starve its neighbours.
@@ -46,12 +49,35 @@ class SandboxPlan:
     enabled: bool = True
     disk_mb: int = 1024
     seccomp: Path | None = None  # compiled filter (grader.syscalls) on the host, outside the sandbox
+    python: str | None = None  # the kernel's interpreter, when not the grader's own (--kernel-python)
 
 
-def python_roots() -> list[str]:
-    """Folders the kernel's interpreter needs: the venv and the base installation."""
+def python_roots(python: str | None = None) -> list[str]:
+    """Folders the kernel's interpreter needs: the venv and the base installation, of
+    the grader's own Python and of `python` (another environment for kernels)."""
     roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    if python is not None and python != sys.executable:
+        roots.update(_prefixes(python))
     return sorted(roots)
+
+
+@functools.cache
+def _prefixes(python: str) -> tuple[str, ...]:
+    """sys.prefix and sys.base_prefix of another interpreter, asked once; none when it
+    cannot say (then its kernel cannot start, and the preflight has said why). "/" is
+    never one: binding it would show the kernel the whole machine."""
+    try:
+        out = subprocess.run(
+            [python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+            check=True,
+        ).stdout.decode()
+        found = [line for line in out.splitlines() if line.startswith("/")]
+    except (OSError, subprocess.SubprocessError):
+        found = []
+    return tuple(p for p in (os.path.realpath(f) for f in found) if p != "/")
 
 
 def _gpu_binds() -> list[str]:
@@ -120,10 +146,10 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
                 out += ["--perms", "0755", "--dir", str(parent)]
         return out
 
-    for root in python_roots():
+    for root in python_roots(plan.python):
         bwrap += parents(root) + ["--ro-bind", root, root]
         made.add(root)
-    bwrap += ["--size", str(plan.disk_mb * 1024 * 1024), "--tmpfs", HOME]
+    bwrap += ["--size", str(plan.disk_mb * 1024 * 1024), "--tmpfs", HOME, "--symlink", HOME, COLAB_HOME]
     bwrap += parents(str(plan.conn_dir)) + ["--bind", str(plan.conn_dir), str(plan.conn_dir)]
     if plan.data_dir is not None:
         bwrap += ["--ro-bind", str(plan.data_dir), "/data"]
@@ -131,7 +157,7 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
         bwrap += ["--ro-bind", str(host), f"{HOME}/{name}"]
     bwrap += _gpu_binds()
     bwrap += ["--chmod", "0777", HOME, "--chdir", HOME]
-    for key, value in sorted(plan.env.items()):
+    for key, value in sorted({**ENV, **plan.env}.items()):
         bwrap += ["--setenv", key, value]
     if plan.seccomp is not None:
         bwrap += ["--seccomp", str(SECCOMP_FD)]

@@ -34,6 +34,7 @@ import pytest
 
 from grader import sandbox
 from grader.gradebook import Gradebook
+from grader.kernel.protocol import OPS, BootConfig
 from grader.report import report_file_names
 from grader.results import SubmissionResult
 
@@ -436,7 +437,7 @@ def test_forbidden_library_use_cannot_be_hidden(hostile_run: HostileRun) -> None
     lost = {c.name: c.message for c in r.checks if c.points < c.max_points}
     assert set(lost) == {"test_no_library_convolution_source"}, lost
     assert "getattr with a computed name" in lost["test_no_library_convolution_source"]
-    assert any("_grader_witness" in e and "review" in e for e in r.events), r.events
+    assert any("_grader_witness" in f for f in r.flags), r.flags
 
 
 # ------------------------------------------------------------------ what read attacks found
@@ -538,11 +539,11 @@ def test_grader_package_is_not_importable(hostile_run: HostileRun) -> None:
 @pytest.mark.slow
 def test_witness_questions_carry_no_answers(hostile_run: HostileRun) -> None:
     found = hostile_run.findings("spy_witness_requests")
-    assert set(found["config"]) <= {"seed", "mime", "max_reply_bytes", "profile", "data_dir"}
+    assert set(found["config"]) <= set(BootConfig.__dataclass_fields__)  # seed, caps, profile, data folder
     assert found["requests"], "the spy saw no question"
     for request in found["requests"]:
-        assert set(request) <= {"op", "name", "args", "kwargs", "forbid", "id"}, request
-        assert request["op"] in ("get", "has", "call", "type"), request
+        assert set(request) <= {"op", "name", "args", "kwargs", "forbid", "id", "path"}, request
+        assert request["op"] in OPS, request
 
 
 @pytest.mark.slow

@@ -75,7 +75,7 @@ def test_a_giant_print_never_enters_the_graders_memory() -> None:
     assert run["statuses"][1] == "ok"
     assert "still here 42" in run["second_cell_output"]  # the next cell's output arrives again
     assert run["answer"] == 42  # and the witness channel answers
-    assert any("cell 1 sent one output over 17 MB" in e for e in run["events"]), run["events"]
+    assert any("sent one output over 17 MB" in e for e in run["events"]), run["events"]
 
 
 @pytest.mark.slow

@@ -23,7 +23,8 @@ import pytest
 from conftest import REPO
 
 from grader.errors import BadReply, MissingName
-from grader.witness import Notebook, encode, validate_evaluation, validate_history, validate_model
+from grader.kernel import protocol
+from grader.witness import Notebook, encode, validate_export, validate_history, validate_model
 
 CELLS = [
     """
@@ -71,6 +72,10 @@ int_keys = {1: [1.0]}
 empty = {}
 with open('notes.txt', 'w') as f:
     f.write('not a model')
+reachable = [name for f, name in ((keras.Model.fit, 'fit'), (keras.Model.compile, 'compile'),
+             (keras.utils.to_categorical, 'to_categorical'), (mnist.load_data, 'load_data'))
+             if hasattr(f, '__wrapped__') or hasattr(f, '__grader_orig__') or hasattr(f, '__grader_wrapped__')]
+names = [keras.Model.fit.__name__, keras.utils.to_categorical.__name__, mnist.load_data.__name__]
 """,
 ]
 
@@ -114,8 +119,10 @@ def test_load_data_and_profile_recorded(traced: Any) -> None:
 @pytest.mark.slow
 def test_compile_recorded(traced: Any) -> None:
     compiles = traced.trace("compile")
-    assert len(compiles) == 2  # load_model in evaluate_checkpoint is the grader's, never recorded
+    assert len(compiles) == 2
     seq, func = compiles
+    # the weights at compile time: both models were built before compile
+    assert isinstance(seq["weights_digest"], str) and isinstance(func["weights_digest"], str)
     assert seq["model_class"] == "Sequential" and seq["optimizer"]["class"] == "SGD"
     assert math.isclose(seq["optimizer"]["config"]["learning_rate"], 0.05, rel_tol=1e-6)
     assert seq["optimizer_arg"] == "SGD"
@@ -137,6 +144,7 @@ def test_fit_recorded_with_epoch_cap(traced: Any) -> None:
     assert fit["y"]["shape"] == [1200]
     assert fit["callbacks"] == []
     assert [layer["class"] for layer in fit["layers"]] == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert fit["layers"][1]["qualname"] == "keras.src.layers.core.dense.Dense"
     assert set(fit["history_keys"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert traced.history("hist")["loss"][-1] == fit["final"]["loss"]
     caps = [e for e in traced.trace("profile") if e.get("action") == "epoch cap"]
@@ -156,7 +164,38 @@ def test_early_stopping_still_stops_under_the_cap(traced: Any) -> None:
     assert stop["class"] == "EarlyStopping"
     assert stop["config"]["monitor"] == "loss" and stop["config"]["patience"] == 0
     assert stop["after"]["stopped_epoch"] == 1  # Keras' 0-based index; 2 epochs ran
+    assert stop["qualname"] == "keras.src.callbacks.early_stopping.EarlyStopping"
+    assert ckpt["qualname"] == "keras.src.callbacks.model_checkpoint.ModelCheckpoint"
     assert len(traced.history("fhist")["loss"]) == 2
+
+
+@pytest.mark.slow
+def test_fit_events_carry_fingerprints_compile_settings_and_weight_digests(traced: Any) -> None:
+    from grader.datastore import DataStore
+    from grader.spec import Profile
+
+    (x_train, t_train), (x_test, t_test) = DataStore(REPO / ".grader" / "data").arrays(
+        "mnist", Profile("smoke", max_epochs=3, synthetic=True)
+    )
+    def digest(arr: Any) -> str:
+        return protocol.fingerprint(arr)["digest"]  # type: ignore[index]
+
+    seq, func = _fit_of(traced, "model"), _fit_of(traced, "fmodel")
+    # the notebook scaled x by 1/255: the digest is the served array's all the same; "max" says how
+    assert seq["x_fp"]["digest"] == digest(x_train) and seq["x_fp"]["rows"] == 1200 and seq["x_fp"]["max"] == 1.0
+    assert seq["y_fp"] == protocol.fingerprint(t_train) and seq["y_fp"]["onehot"] is False
+    assert seq["validation_fp"] is None
+    assert func["validation_fp"]["x"]["digest"] == digest(x_test)
+    assert func["validation_fp"]["y"] == protocol.fingerprint(t_test)
+    assert seq["compile_at_fit"]["loss_key"] == "sparse_categorical_crossentropy"
+    assert seq["compile_at_fit"]["optimizer"]["class"] == "SGD"
+    assert func["compile_at_fit"]["optimizer"]["class"] == "Adam"
+    compiled = {e["model_uid"]: e for e in traced.trace("compile")}
+    assert seq["weights_digest_start"] == compiled[seq["model_uid"]]["weights_digest"]
+    assert seq["weights_digest_end"] != seq["weights_digest_start"]
+    assert traced.export_model("model")["weights_digest"] == seq["weights_digest_end"]
+    evaluate = traced.trace("evaluate")[0]
+    assert evaluate["x_fp"]["digest"] == digest(x_test) and evaluate["y_fp"] == protocol.fingerprint(t_test)
 
 
 @pytest.mark.slow
@@ -196,6 +235,8 @@ def test_model_description_sequential(traced: Any) -> None:
     assert desc["compile"]["optimizer"]["class"] == "SGD"
     assert desc["compile"]["loss_key"] == "sparse_categorical_crossentropy"
     assert desc["uid"] == _fit_of(traced, "model")["model_uid"]
+    assert desc["qualname"] == "keras.src.models.sequential.Sequential"
+    assert layers[0]["qualname"] == "keras.src.layers.reshaping.flatten.Flatten"
     # a History stands for its model
     assert traced.model("hist")["uid"] == desc["uid"] == traced.model("by_rate", 0.25)["uid"]
 
@@ -248,32 +289,83 @@ def test_history_validation(traced: Any) -> None:
         traced.history("by_rate", "0.25")
 
 
-# ----------------------------------------------------------------------------- checkpoints
+# ----------------------------------------------------------------------------- artefacts
 @pytest.mark.slow
-def test_evaluate_checkpoint_holds_best_val_loss(traced: Any) -> None:
-    # fmodel validated on (x_test, t_test): its best checkpoint evaluated on the test
-    # split reproduces the lowest val_loss of its history.
-    result = traced.evaluate_checkpoint("best.keras", "test")
-    assert result["split"] == "test" and result["dataset"] == "mnist" and result["samples"] == 200
-    assert result["file"] == "best.keras"
-    assert result["loss"] == pytest.approx(min(traced.history("fhist")["val_loss"]), rel=1e-5)
-    assert 0.0 <= result["accuracy"] <= 1.0
-    assert result["metrics"]["loss"] == pytest.approx(result["loss"])
-    assert traced.evaluate_checkpoint("./best.keras", "validation")["samples"] == 240
-    assert not traced.trace("bootstrap_error")
+def test_export_model_gives_config_and_weights(traced: Any) -> None:
+    import json
+
+    exported = traced.export_model("hist")  # a History stands for its model
+    assert exported["class"] == "keras.src.models.sequential.Sequential" and exported["built"] is True
+    assert json.loads(exported["config"])["class_name"] == "Sequential"
+    shapes = [w.shape for w in exported["weights"]]
+    assert shapes == [(784, 8), (8,), (8, 10), (10,)]
+    assert all(w.dtype == "float32" for w in exported["weights"])
+    assert exported["weights_digest"] == protocol.weights_digest(exported["weights"])
+    assert traced.export_model("by_rate", 0.25)["weights_digest"] == exported["weights_digest"]
+    with pytest.raises(BadReply, match="not a Keras model"):
+        traced.export_model("hd")
 
 
 @pytest.mark.slow
-def test_evaluate_checkpoint_refuses_paths_outside_and_non_models(traced: Any) -> None:
-    for path in ("/etc/passwd", "../../etc/passwd", "/data/mnist.npz"):
+def test_read_file_gives_a_checkpoints_bytes(traced: Any) -> None:
+    data = traced.read_file("best.keras")
+    assert data[:2] == b"PK" and len(data) > 1000  # a .keras file is a zip
+    assert traced.read_file("./best.keras") == data == traced.read_file("/content/best.keras")
+    assert traced.read_file("notes.txt") == b"not a model"
+
+
+@pytest.mark.slow
+def test_read_file_refuses_paths_outside_the_notebooks_folder(traced: Any) -> None:
+    for path in ("/etc/passwd", "../../etc/passwd", "/data/mnist.npz", "/content/../etc/passwd"):
         with pytest.raises(BadReply, match="outside your notebook's folder"):
-            traced.evaluate_checkpoint(path)
-    with pytest.raises(BadReply, match="no checkpoint file"):
-        traced.evaluate_checkpoint("missing.keras")
-    with pytest.raises(BadReply, match="could not load"):
-        traced.evaluate_checkpoint("notes.txt")
+            traced.read_file(path)
+    with pytest.raises(BadReply, match="no file at"):
+        traced.read_file("missing.keras")
     with pytest.raises(BadReply, match="non-empty string"):
-        traced.evaluate_checkpoint("")  # type: ignore[arg-type]
+        traced.read_file("")
+
+
+@pytest.mark.slow
+def test_wrappers_keep_no_reachable_original(traced: Any) -> None:
+    assert traced.get("reachable") == []
+    assert traced.get("names") == ["fit", "to_categorical", "load_data"]
+
+
+@pytest.mark.slow
+def test_integrity_names_what_the_notebook_replaced(traced: Any) -> None:
+    assert traced.integrity() == []
+    session = traced.session
+    session._execute_quiet(
+        "import keras\n"
+        "_saved_tc = keras.utils.to_categorical\n"
+        "keras.utils.to_categorical = lambda *a, **k: None\n"
+        "model.fit = lambda *a, **k: None\n",
+        timeout=10,
+    )
+    try:
+        assert traced.integrity() == ["keras.utils.to_categorical", "model.fit"]
+    finally:
+        session._execute_quiet(
+            "keras.utils.to_categorical = _saved_tc\ndel model.fit, _saved_tc\n", timeout=10
+        )
+    assert traced.integrity() == []
+
+
+@pytest.mark.slow
+def test_requests_run_silently_unseen_by_cell_hooks(traced: Any) -> None:
+    session = traced.session
+    session._execute_quiet(
+        "seen_by_hook = []\n"
+        "def _spy(info):\n"
+        "    seen_by_hook.append(str(info.raw_cell)[:100])\n"
+        "get_ipython().events.register('pre_run_cell', _spy)\n",
+        timeout=10,
+    )
+    try:
+        assert traced.get("score") is not None and traced.has("hist")
+        assert traced.get("seen_by_hook") == []
+    finally:
+        session._execute_quiet("get_ipython().events.unregister('pre_run_cell', _spy)\n", timeout=10)
 
 
 # ----------------------------------------------------------------------------- malformed
@@ -281,12 +373,15 @@ def test_evaluate_checkpoint_refuses_paths_outside_and_non_models(traced: Any) -
 def test_a_kernel_that_breaks_the_protocol_gives_bad_replies(traced: Any) -> None:
     session = traced.session
     session._execute_quiet(
-        "import _grader_witness as _w\n"
-        "_w._saved = dict(_w.EXTRA_OPS)\n"
-        "_w.EXTRA_OPS['model'] = lambda ns, req: {'class': 'Sequential', 'layers': 'all of them'}\n"
-        "_w.EXTRA_OPS['history'] = lambda ns, req: {'history': {'loss': ['low', 'lower']}}\n"
-        "_w.EXTRA_OPS['evaluate_checkpoint'] = lambda ns, req: {'loss': 'fine', 'accuracy': 2}\n"
-        "_w.EXTRA_OPS['fit_for'] = lambda ns, req: {'no': 'event'}\n",
+        "import sys\n"
+        "_w = sys.modules['_grader_kernel.server']\n"
+        "_w._saved = dict(_w.OPS)\n"
+        "_w.OPS['model'] = lambda ns, req: {'class': 'Sequential', 'layers': 'all of them'}\n"
+        "_w.OPS['history'] = lambda ns, req: {'history': {'loss': ['low', 'lower']}}\n"
+        "_w.OPS['export_model'] = lambda ns, req: {'config': '{}', 'weights': ['w'], 'weights_digest': 'x'}\n"
+        "_w.OPS['read_file'] = lambda ns, req: {'data': 'PK', 'size': 2}\n"
+        "_w.OPS['integrity'] = lambda ns, req: {'replaced': [1]}\n"
+        "_w.OPS['fit_for'] = lambda ns, req: {'no': 'event'}\n",
         timeout=10,
     )
     try:
@@ -294,12 +389,16 @@ def test_a_kernel_that_breaks_the_protocol_gives_bad_replies(traced: Any) -> Non
             traced.model("model")
         with pytest.raises(BadReply, match="must hold numbers"):
             traced.history("hist")
-        with pytest.raises(BadReply, match="no loss came back"):
-            traced.evaluate_checkpoint("best.keras")
+        with pytest.raises(BadReply, match="not a list of float arrays"):
+            traced.export_model("model")
+        with pytest.raises(BadReply, match="malformed file contents"):
+            traced.read_file("best.keras")
+        with pytest.raises(BadReply, match="malformed integrity"):
+            traced.integrity()
         with pytest.raises(BadReply, match="malformed event"):
             traced.fit_for("hist")
     finally:
-        session._execute_quiet("import _grader_witness as _w\n_w.EXTRA_OPS.update(_w._saved)\n", timeout=10)
+        session._execute_quiet("_w.OPS.update(_w._saved)\ndel _w\n", timeout=10)
     assert traced.model("model")["class"] == "Sequential"
 
 
@@ -354,9 +453,14 @@ def test_validators_accept_good_and_reject_bad() -> None:
         validate_model({**good, "trainable_params": -1})
     with pytest.raises(BadReply):
         validate_model({**good, "compile": {"optimizer": "SGD"}})
-    ok = {"loss": 0.5, "accuracy": 0.9, "samples": 10, "dataset": "mnist", "split": "test", "file": "a.keras",
-          "metrics": {"loss": 0.5}}
-    assert validate_evaluation(ok, "a.keras")["accuracy"] == 0.9
-    for bad in ({**ok, "accuracy": 1.5}, {**ok, "samples": 0}, {**ok, "metrics": {"loss": "x"}}, {**ok, "loss": None}):
+    import numpy as np
+
+    w = [np.ones((2, 3), dtype="float32")]
+    ok = {"config": '{"class_name": "Sequential"}', "weights": w, "class": "keras.Sequential", "built": True,
+          "weights_digest": protocol.weights_digest(w)}
+    assert validate_export(ok)["weights_digest"] == ok["weights_digest"]
+    for bad in ({**ok, "config": 3}, {**ok, "config": ""}, {**ok, "weights": [np.ones(2, dtype="int8")]},
+                {**ok, "weights": "w"}, {**ok, "weights_digest": None}, {**ok, "built": "yes"},
+                {**ok, "config": "x" * (protocol.MAX_CONFIG_CHARS + 1)}):
         with pytest.raises(BadReply):
-            validate_evaluation(bad, "a.keras")
+            validate_export(bad)

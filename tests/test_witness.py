@@ -72,20 +72,21 @@ def handle(reply: dict) -> Notebook:  # type: ignore[type-arg]
 
 
 def test_missing_name_becomes_a_message_for_the_student() -> None:
-    nb = handle({"ok": False, "error": {"type": "MissingName", "message": "x"}})
+    nb = handle({"ok": False, "error": {"kind": "MissingName", "type": "NoSuchName", "message": "x"}})
     with pytest.raises(MissingName, match="does not define `x`"):
         nb.get("x")
 
 
 def test_an_exception_in_student_code_names_the_function_and_the_error() -> None:
-    nb = handle({"ok": False, "student": True, "error": {"type": "IndexError", "message": "index 5 is out of bounds"}})
+    error = {"kind": "StudentRaised", "type": "IndexError", "message": "index 5 is out of bounds"}
+    nb = handle({"ok": False, "error": error})
     with pytest.raises(StudentError, match=r"conv\(\.\.\.\) raised IndexError: index 5"):
         nb.call("conv", np.zeros((3, 3)))
 
 
 def test_an_exception_without_a_message_ends_with_its_type() -> None:
     """`raise NotImplementedError` in a starter: no dangling colon on the report."""
-    nb = handle({"ok": False, "student": True, "error": {"type": "NotImplementedError", "message": ""}})
+    nb = handle({"ok": False, "error": {"kind": "StudentRaised", "type": "NotImplementedError", "message": ""}})
     with pytest.raises(StudentError) as caught:
         nb.call("conv", np.zeros((3, 3)))
     assert str(caught.value) == "conv(...) raised NotImplementedError"

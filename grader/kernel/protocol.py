@@ -39,11 +39,37 @@ STUDENT_RAISED = "StudentRaised"  # the student's own code raised while answerin
 INTERNAL = "Internal"  # the kernel half failed in a way it did not expect
 ERROR_KINDS = (MISSING_NAME, INVALID, TOO_BIG, BAD_REQUEST, STUDENT_RAISED, INTERNAL)
 
+
+class WitnessError(Exception):
+    """An op cannot answer; `kind` (one of ERROR_KINDS) is what crosses the boundary,
+    never the class name."""
+
+    kind = INTERNAL
+
+
+class NoSuchName(WitnessError):
+    kind = MISSING_NAME
+
+
+class Invalid(WitnessError):
+    """The notebook's state cannot answer the question; the message is for the student."""
+
+    kind = INVALID
+
+
+class TooBig(WitnessError):
+    kind = TOO_BIG
+
+
+class BadRequest(WitnessError):
+    kind = BAD_REQUEST
+
 # ------------------------------------------------------------------------- caps
 MAX_DEPTH = 32  # nesting of an encoded value
 MAX_NODES = 1_000_000  # parts of an encoded value
 MAX_TRACE_EVENTS = 10_000
 MAX_MESSAGE_CHARS = 2_000  # an error message from the kernel
+MAX_CONFIG_CHARS = 8_000_000  # a model's Keras JSON config (export_model)
 ARRAY_KINDS = "biufc"
 
 
