@@ -16,16 +16,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox, scratch
 from .errors import UsageError
 from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
+from .preflight import check_kernel_python, kernel_python
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
-from .submissions import Submission, collect
+from .submissions import Submission, collect_folder
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RunOptions:
     reports_dir: Path
     seed: int | None = None  # None: a fresh random seed per run (recorded per result)
     only: tuple[str, ...] = ()
+    kernel_python: str | None = None  # the kernels' interpreter (--kernel-python); None: the grader's own
 
 
 @dataclass
@@ -47,6 +49,7 @@ class RunSummary:
     skipped: list[str]
     results: list[SubmissionResult]  # latest result of every student, for the reports
     seconds: float
+    ignored: list[str] = field(default_factory=list)  # files in the folder that are not submissions
 
 
 def _job_deadline(assignment: Assignment) -> float:
@@ -62,7 +65,13 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         raise UsageError(f"{folder}: submissions folder not found")
     started = time.monotonic()
     seed = opts.seed if opts.seed is not None else secrets.randbelow(2**31)
-    gopts = GradeOptions(profile=opts.profile, sandboxed=opts.sandboxed, seed=seed, data_root=opts.data_root)
+    gopts = GradeOptions(
+        profile=opts.profile,
+        sandboxed=opts.sandboxed,
+        seed=seed,
+        data_root=opts.data_root,
+        kernel_python=opts.kernel_python,
+    )
     # Fail before any notebook runs if a data set is missing (not N identical failures).
     if assignment.datasets:
         from .datastore import DataStore
@@ -74,7 +83,8 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         finally:
             shutil.rmtree(probe, ignore_errors=True)
 
-    submissions = collect(Path(folder), assignment.notebook)
+    collection = collect_folder(Path(folder), assignment.notebook)
+    submissions = collection.submissions
     if opts.only:
         submissions = [s for s in submissions if s.student in opts.only]
     run_id = secrets.token_hex(6)
@@ -82,17 +92,23 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
     skipped: list[str] = []
     with Gradebook(opts.gradebook) as book:
         todo: list[Submission] = []
+        unreadable: list[Submission] = []
         for sub in submissions:
             digest = sub.digest or "unreadable"
             if not opts.regrade and book.has(assignment.name, sub.student, digest, assignment.digest, opts.profile):
                 skipped.append(sub.student)
             elif not sub.ok:
-                result = error_result(assignment, sub, gopts, sub.error or "unreadable")
-                book.record(result, run_id, replace=opts.regrade)
-                graded.append(result)
-                say(f"  {sub.student}: not graded: {sub.error}")
+                unreadable.append(sub)
             else:
                 todo.append(sub)
+        if todo:
+            # One line, before anything is graded, when the kernels' Python cannot run these notebooks.
+            check_kernel_python(kernel_python(opts.kernel_python), assignment.requires)
+        for sub in unreadable:
+            result = error_result(assignment, sub, gopts, sub.error or "unreadable")
+            book.record(result, run_id, replace=opts.regrade)
+            graded.append(result)
+            say(f"  {sub.student}: not graded: {sub.error}")
         if skipped:
             say(f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)")
         for result in _schedule(assignment, todo, gopts, opts, say):
@@ -101,7 +117,13 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         latest = book.latest(assignment.name, opts.profile)
     current = {s.student for s in submissions}
     results = [r for r in latest if r.student in current]
-    return RunSummary(graded=graded, skipped=skipped, results=results, seconds=time.monotonic() - started)
+    return RunSummary(
+        graded=graded,
+        skipped=skipped,
+        results=results,
+        seconds=time.monotonic() - started,
+        ignored=collection.ignored,
+    )
 
 
 def _schedule(
@@ -136,6 +158,7 @@ def _schedule(
                             "sandboxed": gopts.sandboxed,
                             "seed": gopts.seed,
                             "data_root": str(Path(gopts.data_root).resolve()),
+                            "kernel_python": gopts.kernel_python,
                             "result": str(result_path),
                             "parent_pid": os.getpid(),
                         }

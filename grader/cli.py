@@ -34,6 +34,13 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="data set store (default: $GRADER_DATA or $GRADER_HOME/data)")
     p.add_argument("--seed", type=int, help="fix the random inputs of hidden tests (default: new per run)")
     p.add_argument("--only", nargs="+", default=(), metavar="STUDENT", help="grade only these students")
+    p.add_argument(
+        "--kernel-python",
+        type=Path,
+        metavar="PYTHON",
+        help="the Python kernels run in (default: the grader's own), e.g. /opt/gpu-venv/bin/python; "
+        "it is checked for ipykernel and the assignment's modules before anything is graded",
+    )
     return p
 
 
@@ -49,6 +56,7 @@ def cmd_grade(argv: list[str]) -> int:
     args = _grade_parser().parse_args(argv)
     from . import sandbox
     from .batch import RunOptions, run
+    from .preflight import kernel_python
     from .report import export_csv, write_reports
     from .spec import load_assignment
 
@@ -67,10 +75,11 @@ def cmd_grade(argv: list[str]) -> int:
         reports_dir=args.reports,
         seed=args.seed,
         only=tuple(args.only),
+        kernel_python=kernel_python(args.kernel_python) if args.kernel_python else None,
     )
     print(f"grading {assignment.name} (v{assignment.version}, profile {profile}) from {args.submissions}")
     summary = run(assignment, args.submissions, opts)
-    ctx = _report_context(assignment, profile, sandboxed)
+    ctx = _report_context(assignment, profile, sandboxed, ignored=summary.ignored)
     out_dir = opts.reports_dir / assignment.name
     from .gradebook import Gradebook
 
@@ -80,16 +89,25 @@ def cmd_grade(argv: list[str]) -> int:
     export_csv(summary.results, out_dir / "scores.csv", ctx)
     n_err = sum(1 for r in summary.graded if r.error)
     print(
-        f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)} "
-        f"in {summary.seconds:.1f} s; reports: {out_dir / 'index.html'}; scores: {out_dir / 'scores.csv'}"
+        f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)}"
+        f"{_ignored_clause(summary.ignored)} in {summary.seconds:.1f} s; "
+        f"reports: {out_dir / 'index.html'}; scores: {out_dir / 'scores.csv'}"
     )
     return 0
 
 
-def _report_context(assignment, profile: str, sandboxed: bool):  # type: ignore[no-untyped-def]
+def _ignored_clause(ignored: list[str], show: int = 5) -> str:
+    """', ignored 2 files that are not submissions (README.md, marks.csv)', or ''."""
+    if not ignored:
+        return ""
+    names = ", ".join(ignored[:show]) + (f" and {len(ignored) - show} more" if len(ignored) > show else "")
+    return f", ignored {len(ignored)} file{'s' if len(ignored) != 1 else ''} that are not submissions ({names})"
+
+
+def _report_context(assignment, profile: str, sandboxed: bool, ignored: list[str] | None = None):  # type: ignore[no-untyped-def]
     from .report import ReportContext
 
-    return ReportContext.from_assignment(assignment, profile, sandboxed=sandboxed)
+    return ReportContext.from_assignment(assignment, profile, sandboxed=sandboxed, ignored=tuple(ignored or ()))
 
 
 def cmd_export(argv: list[str]) -> int:

@@ -46,6 +46,9 @@ __all__ = [
 MAX_MESSAGE_CHARS = 4000
 MAX_ANSWER_CHARS = 20000
 MAX_EVALUE_CHARS = 1000
+MAX_NOTE_CHARS = 300
+MAX_NOTES = 20
+MAX_IGNORED = 200
 
 _EPS = 1e-9
 _STATUS_LABELS = {
@@ -76,10 +79,12 @@ class ReportContext:
     synthetic: bool = False
     sandboxed: bool = True
     generated_at: str = ""
+    ignored: tuple[str, ...] = ()  # files in the submissions folder that are not submissions
 
     def __post_init__(self) -> None:
         # Accept lists, sets and dicts from callers but keep the context immutable.
         object.__setattr__(self, "test_order", tuple(self.test_order))
+        object.__setattr__(self, "ignored", tuple(self.ignored))
         object.__setattr__(self, "hidden", frozenset(self.hidden))
         object.__setattr__(self, "points", MappingProxyType(dict(self.points)))
 
@@ -95,6 +100,7 @@ class ReportContext:
         *,
         sandboxed: bool,
         generated_at: str | None = None,
+        ignored: Sequence[str] = (),
     ) -> ReportContext:
         """The context of one run of `assignment` under `profile`; timestamp: now, UTC."""
         prof = assignment.profiles.get(profile)
@@ -110,6 +116,7 @@ class ReportContext:
             synthetic=bool(prof and prof.synthetic),
             sandboxed=sandboxed,
             generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            ignored=tuple(ignored),
         )
 
 
@@ -343,6 +350,7 @@ def render_student(
         manual_total=sum(manual.get(a.id, 0.0) for a in result.answers),
         has_manual=any(a.id in manual for a in result.answers),
         synthetic=result.synthetic_data or ctx.synthetic,
+        profile_notes=[_clip(n, MAX_NOTE_CHARS) for n in result.profile_notes[:MAX_NOTES]],
     )
 
 
@@ -462,7 +470,20 @@ def render_summary(
         pending=sum(s.pending for s in students),
         unsandboxed=unsandboxed,
         synthetic=ctx.synthetic or any(r.synthetic_data for r in ordered),
+        profile_notes=_class_profile_notes(graded),
+        ignored=[_clip(name, MAX_NOTE_CHARS) for name in ctx.ignored[:MAX_IGNORED]],
+        n_ignored=len(ctx.ignored),
     )
+
+
+def _class_profile_notes(graded: Sequence[SubmissionResult]) -> list[tuple[str, int]]:
+    """What the profile changed, over the class: each distinct note with the number of
+    graded submissions it applies to (data set lines apply to all, epoch caps to some)."""
+    counts: dict[str, int] = {}
+    for r in graded:
+        for note in dict.fromkeys(r.profile_notes[:MAX_NOTES]):
+            counts[note] = counts.get(note, 0) + 1
+    return [(_clip(n, MAX_NOTE_CHARS), k) for n, k in list(counts.items())[:MAX_NOTES]]
 
 
 # --- files -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +18,7 @@ from .errors import SpecError
 
 PROFILES = ("full", "fast", "smoke")
 KNOWN_DATASETS = ("mnist", "fashion_mnist")
+MIN_WORKER_MEMORY_MB = 512  # Python, numpy, pytest and nbclient in the worker: ~150 MB
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,23 @@ class Limits:
 
     cell_timeout_s: float = 120.0
     notebook_timeout_s: float = 600.0
-    check_timeout_s: float = 30.0
+    check_timeout_s: float = 30.0  # one check: all its requests and its own computation
+    checks_timeout_s: float = 300.0  # all checks of one submission together
     memory_mb: int = 4096
     max_processes: int = 128
     max_file_mb: int = 256
     max_output_kb: int = 512
     max_reply_mb: int = 64
+    # the grader's own worker process for one submission (trusted side: parsing, checks)
+    worker_memory_mb: int = 2048
+    worker_cpu_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.worker_memory_mb < MIN_WORKER_MEMORY_MB:
+            raise SpecError(
+                f"[limits] worker_memory_mb must be at least {MIN_WORKER_MEMORY_MB} "
+                f"(the grader's own worker needs that much), got {self.worker_memory_mb}"
+            )
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class Assignment:
     points: dict[str, float]
     test_files: tuple[TestFile, ...]
     digest: str = field(default="")
+    answers: tuple[str, ...] = ()  # free-text answer ids a person grades (grader.answers)
+    requires: tuple[str, ...] = ()  # modules the kernel's Python must import (checked before a batch)
 
     @property
     def starter(self) -> Path:
@@ -171,7 +186,7 @@ def load_assignment(folder: Path | str) -> Assignment:
     meta = raw.get("assignment")
     if not isinstance(meta, dict):
         raise SpecError("missing [assignment] table", toml)
-    allowed = {"title", "version", "notebook", "datasets", "allowed_files", "default_profile"}
+    allowed = {"title", "version", "notebook", "datasets", "allowed_files", "default_profile", "answers", "requires"}
     for key in meta:
         if key not in allowed:
             raise SpecError(f"[assignment] has unknown key '{key}'", toml)
@@ -191,6 +206,8 @@ def load_assignment(folder: Path | str) -> Assignment:
                 f"[assignment] datasets: unknown data set {name!r} (known: {', '.join(KNOWN_DATASETS)})", toml
             )
     allowed_files = _typed(toml, "assignment", "allowed_files", meta.get("allowed_files", []), list)
+    requires = _requires(toml, meta.get("requires", []))
+    answer_ids = _answer_ids(toml, root / notebook, meta.get("answers", []))
     default_profile = meta.get("default_profile", "fast")
     if default_profile not in PROFILES:
         raise SpecError(f"[assignment] default_profile must be one of {', '.join(PROFILES)}", toml)
@@ -246,7 +263,52 @@ def load_assignment(folder: Path | str) -> Assignment:
         points=points,
         test_files=tuple(test_files),
         digest=_digest(root),
+        answers=answer_ids,
+        requires=requires,
     )
+
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _requires(toml: Path, value: Any) -> tuple[str, ...]:
+    """[assignment] requires: distinct importable module names ("tensorflow", "sklearn")."""
+    names = _typed(toml, "assignment", "requires", value, list)
+    for name in names:
+        if not isinstance(name, str) or not _MODULE.match(name):
+            raise SpecError(
+                f"[assignment] requires: {name!r} is not a module name (write the import name: 'sklearn')", toml
+            )
+    if len(set(names)) != len(names):
+        raise SpecError("[assignment] requires: a module is listed twice", toml)
+    return tuple(names)
+
+
+def _answer_ids(toml: Path, starter: Path, value: Any) -> tuple[str, ...]:
+    """[assignment] answers: distinct ids, each marked in the starter notebook."""
+    from .answers import VALID_ID, marked
+
+    ids = _typed(toml, "assignment", "answers", value, list)
+    for i in ids:
+        if not isinstance(i, str) or not VALID_ID.match(i):
+            raise SpecError(f"[assignment] answers: {i!r} is not an answer id (letters, digits, _ . -)", toml)
+    if len(set(ids)) != len(ids):
+        raise SpecError("[assignment] answers: an id is listed twice", toml)
+    if ids:
+        try:
+            import nbformat
+
+            in_starter = marked(nbformat.read(str(starter), as_version=4))
+        except Exception as exc:
+            raise SpecError(f"[assignment] answers: the starter {starter.name} cannot be read: {exc}", toml) from None
+        missing = [i for i in ids if i not in in_starter]
+        if missing:
+            raise SpecError(
+                f"[assignment] answers: the starter {starter.name} has no cell marked "
+                + ", ".join(f"answer:{i}" for i in missing),
+                toml,
+            )
+    return tuple(ids)
 
 
 def _table(toml: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -51,15 +51,46 @@ def _one_line(text: str) -> str:
     return clean if len(clean) <= MAX_ERROR_CHARS else clean[: MAX_ERROR_CHARS - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Collection:
+    """A submissions folder as a person sees it: the students' submissions, and the
+    other files in it (README.md, marks.csv, .DS_Store, ...), which are nobody's."""
+
+    submissions: list[Submission]
+    ignored: list[str]  # names of the folder's entries that are not submissions, sorted
+
+
+SUBMISSION_EXTS = (".ipynb", ".zip")
+PY_REASON = "a .py file is not a notebook: submit the .ipynb"
+
+
 def collect(folder: Path, notebook_name: str) -> list[Submission]:
     """One Submission per student id found in `folder`, sorted by id."""
+    return collect_folder(folder, notebook_name).submissions
+
+
+def collect_folder(folder: Path, notebook_name: str) -> Collection:
+    """Sort a submissions folder: `<id>.ipynb`, `<id>.zip` and folders `<id>/` are
+    submissions; a lone `<id>.py` is a submission rejected with its reason; anything
+    else (hidden files, README.md, a CSV, a .py beside the same student's notebook) is
+    listed as ignored, never made a student."""
     folder = Path(folder)
     by_student: dict[str, list[Path]] = {}
+    scripts: dict[str, Path] = {}
+    ignored: list[str] = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.name.startswith("__"):
-            continue
-        student = _student_id(entry)
-        by_student.setdefault(student, []).append(entry)
+        kind = _kind(entry)
+        if kind == "ignored":
+            ignored.append(_one_line(entry.name))
+        elif kind == "script":
+            scripts[_student_id(entry)] = entry
+        else:
+            by_student.setdefault(_student_id(entry), []).append(entry)
+    for student, script in scripts.items():
+        if student in by_student:
+            ignored.append(_one_line(script.name))  # an export beside the notebook: not a second submission
+        else:
+            by_student[student] = [script]
     out = []
     for student, entries in sorted(by_student.items()):
         if len(entries) > 1:
@@ -68,13 +99,29 @@ def collect(folder: Path, notebook_name: str) -> list[Submission]:
                 Submission(student, entries[0], error=_one_line(f"two submissions for one student: {names}; keep one"))
             )
             continue
+        if entries[0].name.lower().endswith(".py") and not entries[0].is_dir():
+            out.append(Submission(student, entries[0], error=_one_line(f"{entries[0].name}: {PY_REASON}")))
+            continue
         out.append(read_submission(student, entries[0], notebook_name))
-    return out
+    return Collection(out, sorted(ignored))
+
+
+def _kind(entry: Path) -> str:
+    """submission | script | ignored, by the name (and, for a folder, the type)."""
+    name = entry.name
+    if name.startswith(".") or name.startswith("__") or name.startswith("~$"):
+        return "ignored"  # hidden files, __MACOSX/, __pycache__/, Office lock files
+    lower = name.lower()
+    if lower.endswith(SUBMISSION_EXTS) or entry.is_dir():
+        return "submission"  # a symbolic link too: it is rejected with its reason
+    if lower.endswith(".py"):
+        return "script"
+    return "ignored"
 
 
 def _student_id(entry: Path) -> str:
     name = entry.name
-    for ext in (".ipynb", ".zip"):
+    for ext in (*SUBMISSION_EXTS, ".py"):
         if name.lower().endswith(ext) and not entry.is_dir():
             name = name[: -len(ext)]
     return unicodedata.normalize("NFC", name)

@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
         sandboxed=job["sandboxed"],
         seed=job["seed"],
         data_root=Path(job["data_root"]),
+        kernel_python=job.get("kernel_python"),
     )
     result = grade_submission(assignment, sub, opts)
     out = Path(job["result"])

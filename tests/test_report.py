@@ -505,3 +505,80 @@ def test_context_from_assignment_marks_hidden_checks_and_smoke_data(tmp_path: Pa
     assert ctx.hidden == frozenset({"test_reference"})
     assert ctx.synthetic and not ctx.sandboxed and ctx.max_points == 10.0
     assert not ReportContext.from_assignment(assignment, "fast", sandboxed=True).synthetic
+
+
+# --- what the profile changed; cells as people find them (issue 9) ------------------------
+
+NOTES = (
+    "data set mnist: real data, first 6000 train / 2000 test, sha256 2ce93ab22b39",
+    "epochs capped from 50 to 3 by the fast profile (2 training runs)",
+)
+
+
+def test_the_student_page_says_at_its_top_what_the_profile_changed() -> None:
+    page = render_student(make_result(profile_notes=NOTES), make_ctx())
+    shown = text(page)
+    assert "Profile fast: what this run used" in shown
+    assert NOTES[0] in shown and NOTES[1] in shown
+    assert shown.index("what this run used") < shown.index("Checks")
+    assert "what this run used" not in text(render_student(make_result(), make_ctx()))
+
+
+def test_the_summary_says_what_the_profile_changed_for_the_class() -> None:
+    results = [
+        make_result("a", profile_notes=NOTES),
+        make_result("b", profile_notes=NOTES[:1]),
+        error_result("c"),
+    ]
+    shown = text(render_summary(results, make_ctx()))
+    assert "Profile fast: what this run used" in shown
+    assert NOTES[0] in shown and f"{NOTES[1]} (1 of 2 graded submissions)" in shown
+    assert f"{NOTES[0]} (" not in shown  # applies to every graded submission: no count
+    assert "no data set was served and no epoch was capped" in text(render_summary([make_result()], make_ctx()))
+
+
+def test_cell_issues_are_named_by_execution_count_and_first_line() -> None:
+    issue = CellIssue(9, "error", "NameError", "name 'x' is not defined", execution_count=4, first_line="print(x)")
+    not_run = CellIssue(12, "not-run", "KernelDied", "the kernel had died", first_line="plt.show()")
+    shown = text(render_student(make_result(cell_issues=(issue, not_run)), make_ctx()))
+    assert "In [4] print(x) raised an error NameError" in shown
+    assert "In [ ] plt.show() not run" in shown
+    assert "cell 9" not in shown
+    assert issue.label == "In [4] `print(x)`"
+    old = text(render_student(make_result(cell_issues=(CellIssue(7, "error", "E", "v"),)), make_ctx()))
+    assert "cell 7 raised an error" in old  # a result stored before cells were named so
+
+
+def test_profile_notes_and_cell_lines_are_escaped() -> None:
+    issue = CellIssue(1, "error", "E", "v", execution_count=1, first_line=SCRIPT)
+    page = render_student(make_result(cell_issues=(issue,), profile_notes=(SCRIPT,)), make_ctx())
+    assert SCRIPT not in page and html.escape(SCRIPT) in page
+
+
+def test_profile_notes_come_from_the_store_and_the_numbers_of_the_trace(tmp_path: Path) -> None:
+    from grader.datastore import DataStore
+    from grader.errors import KernelGone
+    from grader.grade import _data_notes, _epoch_notes
+    from grader.spec import DEFAULT_PROFILES, load_assignment
+
+    class Handle:
+        def __init__(self, events: list[dict[str, Any]] | None) -> None:
+            self.events = events
+
+        def trace(self, kind: str) -> list[dict[str, Any]]:
+            if self.events is None:
+                raise KernelGone("the kernel is gone")
+            return [e for e in self.events if e["event"] == kind]
+
+    cap = {"event": "profile", "action": "epoch cap", "asked": 50, "capped_to": 3, "model": SCRIPT}
+    events = [cap, dict(cap, model="m2"), dict(cap, asked=10), dict(cap, asked="50; rm -rf /"), {"event": "fit"}]
+    fast, full, smoke = DEFAULT_PROFILES["fast"], DEFAULT_PROFILES["full"], DEFAULT_PROFILES["smoke"]
+    assert _epoch_notes(Handle(events), fast) == [  # type: ignore[arg-type]
+        "epochs capped from 10 to 3 by the fast profile",
+        "epochs capped from 50 to 3 by the fast profile (2 training runs)",
+    ]
+    assert _epoch_notes(Handle(events), full) == []  # type: ignore[arg-type]
+    assert _epoch_notes(Handle(None), fast) == []  # type: ignore[arg-type]
+    spec = load_assignment(Path(__file__).resolve().parent.parent / "assignments" / "sparse_labels")
+    (note,) = _data_notes(DataStore(tmp_path / "empty"), spec, smoke)
+    assert note.startswith("data set mnist: SYNTHETIC look-alike (smoke data, ")
