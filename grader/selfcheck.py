@@ -416,8 +416,11 @@ class SelfCheck:
                 what = f"did not run ({evalue})"
             else:
                 continue
-            lines.append(f"grader: cell {cell.index + 1} {what}")
-        lines += [f"grader: {event}" for event in ex.events if not event.startswith("cell ")]
+            from .execute import cell_label
+
+            lines.append(f"grader: {cell_label(ex.notebook.cells[cell.index])} {what}")
+        # events about one cell repeat what the lines above say
+        lines += [f"grader: {event}" for event in ex.events if not event.startswith(("cell ", "In ["))]
         if len(lines) > 1:
             lines.append(
                 "grader: the checks see what your notebook defined despite this, as the grader "

@@ -442,6 +442,8 @@ def test_selfcheck_notebook_option_and_cell_errors(name: str, tmp_path: Path) ->
     # The checks still run on what the notebook defined, as in the grader: all pass.
     assert proc.returncode == 0, out
     assert "grader: draft.ipynb ran in" in out
-    assert f"grader: cell {len(nb.cells)} raised RuntimeError: stopped on purpose" in out
+    # the cell as Jupyter shows it: its execution count and first line, not its position
+    code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    assert f"grader: In [{code_cells}] `raise RuntimeError(\"stopped on purpose\")` raised RuntimeError" in out
     assert f"Submit your notebook named {assignment.notebook}" in out
     assert len(SCORE.findall(proc.stdout)) == 1
