@@ -9,6 +9,12 @@ need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
 ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 ' || need+=(libseccomp2)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+# The browser tests (tests/test_report_browser.py) look at reports in headless Chromium,
+# with a font for Korean text: only when asked, so the usual set-up stays light.
+if [ "${GRADER_BROWSER_TESTS:-}" = 1 ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  fc-list :lang=ko 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -15,11 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox, scratch
+from . import proctree, sandbox, scratch, similarity
 from .errors import UsageError
 from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
@@ -27,6 +27,7 @@ from .preflight import check_kernel_python, kernel_python
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
 from .submissions import Submission, collect_folder
+from .worker import over_limits
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,18 @@ class RunSummary:
     results: list[SubmissionResult]  # latest result of every student, for the reports
     seconds: float
     ignored: list[str] = field(default_factory=list)  # files in the folder that are not submissions
+    similar: similarity.SimilarityReport | None = None  # pairs of alike submissions, for the summary
+
+
+WORKER_ARGS = ["-m", "grader.worker"]  # after sys.executable; the job file comes last
 
 
 def _job_deadline(assignment: Assignment) -> float:
+    """Wall time for one worker: the notebook, the checks (each check and all of them
+    have deadlines of their own), plus start-up and the recovery of a check timed out."""
     lim = assignment.limits
     n_tests = len(assignment.points)
-    return lim.notebook_timeout_s + n_tests * lim.check_timeout_s + 120
+    return lim.notebook_timeout_s + min(n_tests * lim.check_timeout_s, lim.checks_timeout_s) + 180
 
 
 def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[str], None] = print) -> RunSummary:
@@ -123,12 +130,15 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         results=results,
         seconds=time.monotonic() - started,
         ignored=collection.ignored,
+        similar=similarity.compare_notebooks(
+            {s.student: s.notebook for s in submissions if s.notebook is not None}, assignment.starter
+        ),
     )
 
 
 def _schedule(
     assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]
-):  # type: ignore[no-untyped-def]
+) -> Iterator[SubmissionResult]:
     """Run up to `workers` worker processes; yield each result as it arrives."""
     if not todo:
         return
@@ -138,6 +148,7 @@ def _schedule(
     running: dict[subprocess.Popen[bytes], tuple[Submission, Path, float]] = {}
     queue = list(todo)
     deadline_s = _job_deadline(assignment)
+    lim = assignment.limits
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
@@ -167,7 +178,7 @@ def _schedule(
                 )
                 log = open(job.with_suffix(".log"), "wb")  # noqa: SIM115
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "grader.worker", str(job)],
+                    [sys.executable, *WORKER_ARGS, str(job)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -180,11 +191,15 @@ def _schedule(
             for proc in list(running):
                 sub, job, t0 = running[proc]
                 rc = proc.poll()
-                if rc is None and time.monotonic() - t0 < deadline_s:
-                    continue
+                over = None
+                if rc is None:
+                    # the worker's own limits, counted for its process alone (see grader.worker)
+                    over = over_limits(proc.pid, lim.worker_memory_mb, lim.worker_cpu_s)
+                    if over is None and time.monotonic() - t0 < deadline_s:
+                        continue
                 if rc is None:
                     _kill_group(proc)
-                    reason = f"grading took longer than {deadline_s:.0f} s and was stopped"
+                    reason = over or f"grading took longer than {deadline_s:.0f} s and was stopped"
                     result = error_result(assignment, sub, gopts, reason)
                 else:
                     result = _read_result(assignment, sub, gopts, job, rc)
@@ -198,6 +213,9 @@ def _schedule(
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """The worker, its process group and every process below it (an unsandboxed kernel
+    is in a session of its own; sandboxed ones die with their parent anyway)."""
+    proctree.kill_tree(proc.pid, proc.pid)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -213,6 +231,15 @@ def _read_result(assignment: Assignment, sub: Submission, gopts: GradeOptions, j
         lines = job.with_suffix(".log").read_text(errors="replace").strip().splitlines()
     except OSError:
         lines = []
+    if rc < 0:  # killed by a signal: SIGKILL from the kernel's OOM killer, SIGSEGV, ...
+        try:
+            name = signal.Signals(-rc).name
+        except ValueError:
+            name = f"signal {-rc}"
+        why = f"its worker process was killed by {name}"
+        if -rc == signal.SIGKILL:
+            why += " (out of memory?)"
+        return error_result(assignment, sub, gopts, f"the grader failed on this submission: {why}")
     last = lines[-1][:300] if lines else f"exit code {rc}"
     return error_result(assignment, sub, gopts, f"the grader failed on this submission: {last}")
 

@@ -85,7 +85,7 @@ def cmd_grade(argv: list[str]) -> int:
 
     with Gradebook(opts.gradebook) as book:
         manual = book.manual(assignment.name)
-    write_reports(out_dir, summary.results, ctx, manual)
+    write_reports(out_dir, summary.results, ctx, manual, summary.similar)
     export_csv(summary.results, out_dir / "scores.csv", ctx)
     n_err = sum(1 for r in summary.graded if r.error)
     print(
@@ -111,24 +111,68 @@ def _report_context(assignment, profile: str, sandboxed: bool, ignored: list[str
 
 
 def cmd_export(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="grade export", description="Write the score CSV of an assignment.")
+    p = argparse.ArgumentParser(
+        prog="grade export",
+        description="Export the latest results of an assignment: the score CSV (csv), a Canvas gradebook "
+        "import CSV (canvas) or one JSON document per submission (json, schema grader.result/1).",
+    )
     p.add_argument("assignment", type=Path)
-    p.add_argument("--out", type=Path, help="CSV file (default: standard output)")
+    p.add_argument("--format", choices=("csv", "canvas", "json"), default="csv", help="default: csv")
+    p.add_argument("--out", type=Path, help="file to write (csv, canvas; default: standard output) or folder (json)")
     p.add_argument("--profile", choices=("full", "fast", "smoke"))
     p.add_argument("--gradebook", type=Path)
+    p.add_argument(
+        "--roster",
+        type=Path,
+        help="canvas: CSV with columns student,name,canvas_id,sis_user_id,sis_login_id,section "
+        "(default: the grader's id as Student and SIS Login ID)",
+    )
+    p.add_argument(
+        "--canvas-assignment-id",
+        metavar="ID",
+        help="canvas: the assignment's id in Canvas (its URL ends /assignments/ID); the column becomes "
+        "'<title> (ID)' and updates that assignment. Without it, Canvas creates a new assignment",
+    )
     args = p.parse_args(argv)
+    from . import exports
     from .gradebook import Gradebook
-    from .report import export_csv
     from .spec import load_assignment
 
+    if args.format == "json" and not args.out:
+        raise UsageError("--format json writes one file per submission: give a folder with --out")
+    if args.format != "canvas" and (args.roster or args.canvas_assignment_id):
+        raise UsageError("--roster and --canvas-assignment-id go with --format canvas")
     assignment = load_assignment(args.assignment)
     profile = args.profile or assignment.default_profile
     with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
         results = book.latest(assignment.name, profile)
+        manual = book.manual(assignment.name)
     if not results:
         raise UsageError(f"no graded submissions of {assignment.name} in profile {profile}; run grade first")
     ctx = _report_context(assignment, profile, all(r.sandboxed for r in results))
-    export_csv(results, args.out if args.out else sys.stdout, ctx)
+    out = args.out if args.out else sys.stdout
+    if args.format == "json":
+        written = exports.export_json(results, args.out, ctx, manual)
+        print(f"wrote {len(written)} {exports.SCHEMA} documents to {args.out}")
+        return 0
+    if args.format == "csv":
+        exports.export_csv(results, out, ctx)
+    else:
+        roster = exports.read_roster(args.roster) if args.roster else None
+        missing = exports.export_canvas(results, out, ctx, roster, args.canvas_assignment_id)
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            print(
+                f"grade export: {len(missing)} student(s) not in the roster ({shown}): their rows carry the "
+                "grader's id as SIS Login ID",
+                file=sys.stderr,
+            )
+        if any(manual.get(r.student) for r in results):
+            print(
+                "grade export: the Canvas column is the autograded score; manual scores of written answers "
+                "are not in it (they are in --format json)",
+                file=sys.stderr,
+            )
     if args.out:
         print(f"wrote {len(results)} rows to {args.out}")
     return 0

@@ -1,4 +1,5 @@
-"""HTML feedback pages, the class summary and the gradebook CSV, from `SubmissionResult`s.
+"""HTML feedback pages and the class summary, from `SubmissionResult`s (the CSV and the
+other exports live in grader.exports; `export_csv` is re-exported here).
 
 Everything a student wrote (ids, answers, error text, check messages built from their
 values) is hostile here: templates are autoescaped, file names derived from ids are
@@ -9,28 +10,25 @@ Test source is never passed in, so no page can show it.
 
 from __future__ import annotations
 
-import csv
 import functools
-import hashlib
-import io
-import os
 import re
 import statistics
-import tempfile
-import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import jinja2
 
+from .exports import export_csv, report_file_names
+from .exports import write_atomic as _write_atomic
 from .results import SubmissionResult
 
 if TYPE_CHECKING:
+    from .similarity import SimilarityReport
     from .spec import Assignment
 
 __all__ = [
@@ -49,6 +47,7 @@ MAX_EVALUE_CHARS = 1000
 MAX_NOTE_CHARS = 300
 MAX_NOTES = 20
 MAX_IGNORED = 200
+MAX_REPORT_BYTES = 2 * 1024 * 1024  # one student's page, whatever it holds (cap_page)
 
 _EPS = 1e-9
 _STATUS_LABELS = {
@@ -118,70 +117,6 @@ class ReportContext:
             generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             ignored=tuple(ignored),
         )
-
-
-# --- file names ------------------------------------------------------------------------
-
-_FORBIDDEN_CHARS = set('/\\:*?"<>|~')
-_RESERVED_STEMS = {"index", "con", "prn", "aux", "nul"} | {
-    f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)
-}
-_MAX_STEM_BYTES = 200
-
-
-def _is_plain_stem(student: str) -> bool:
-    """True when the id can be used as a file name as it is, on any common file system.
-
-    '~' is refused too: it marks the derived names below, so a plain id can never
-    take the file name derived for another id.
-    """
-    return (
-        bool(student)
-        and len(student.encode("utf-8")) <= _MAX_STEM_BYTES
-        and not student.startswith(".")
-        and ".." not in student
-        and student == student.strip()
-        and not student.endswith(".")
-        and not any(c in _FORBIDDEN_CHARS for c in student)
-        and not any(unicodedata.category(c).startswith("C") for c in student)
-        and student.casefold() not in _RESERVED_STEMS
-    )
-
-
-def _derived_stem(student: str) -> str:
-    """A safe, readable, deterministic stem for an id that is not a plain file name."""
-    keep = "".join(c if (c.isalnum() or c in "-_") else "_" for c in student)
-    slug = re.sub("_+", "_", keep).strip("_")[:40] or "student"
-    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{slug}~{digest}"
-
-
-def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
-
-
-def report_file_names(students: Iterable[str]) -> dict[str, str]:
-    """Map each student id to the file name of its page (`<id>.html` when that is safe).
-
-    Ids that are not plain file names, and ids that differ only by case (they would
-    overwrite each other on macOS or Windows), get a derived name with a hash of the
-    id: deterministic, so the summary links to exactly what `write_reports` wrote.
-    """
-    ids = list(students)
-    seen: set[str] = set()
-    for s in ids:
-        if s in seen:
-            raise ValueError(f"two results for student {s!r}; a report set needs one per student")
-        seen.add(s)
-    folded: dict[str, int] = {}
-    for s in ids:
-        if _is_plain_stem(s):
-            folded[_fold(s)] = folded.get(_fold(s), 0) + 1
-    names = {}
-    for s in ids:
-        plain = _is_plain_stem(s) and folded[_fold(s)] == 1
-        names[s] = f"{s if plain else _derived_stem(s)}.html"
-    return names
 
 
 # --- view models -------------------------------------------------------------------------
@@ -334,7 +269,7 @@ def render_student(
     graded = [r for r in rows if r.status != "skipped"]
     overall = _overall(result, rows)
     page = _env().get_template("student.html")
-    return page.render(
+    html = page.render(
         ctx=ctx,
         r=result,
         score=_score(result),
@@ -352,6 +287,26 @@ def render_student(
         synthetic=result.synthetic_data or ctx.synthetic,
         profile_notes=[_clip(n, MAX_NOTE_CHARS) for n in result.profile_notes[:MAX_NOTES]],
     )
+    return cap_page(html)
+
+
+def cap_page(html: str, limit: int = MAX_REPORT_BYTES) -> str:
+    """A page cut to at most `limit` bytes (UTF-8), never inside a tag, saying so at the
+    cut. Results are capped when they are built (grader.results); this bounds what
+    any page can become whatever its template shows."""
+    data = html.encode("utf-8")
+    if len(data) <= limit:
+        return html
+    notice = (
+        f'\n<p class="clipped" role="alert"><strong>This page was cut at its size limit of '
+        f"{limit / 1024 / 1024:g} MB</strong> (in full it would be {len(data) / 1024 / 1024:.1f} MB): "
+        "what came after this point is not shown.</p>\n</main></body></html>\n"
+    )
+    head = data[: max(limit - len(notice.encode("utf-8")), 0)].decode("utf-8", "ignore")
+    tag = head.rfind("<")
+    if tag > head.rfind(">"):  # the cut fell inside a tag
+        head = head[:tag]
+    return head + notice
 
 
 @dataclass(frozen=True)
@@ -364,6 +319,11 @@ class _TestStats:
     partial: int
     mean_points: float | None
     losing_pct: float | None  # share of `graded` that earned less than max
+
+    @property
+    def pass_pct(self) -> float | None:
+        """Share of `graded` that passed the check in full."""
+        return 100.0 * self.passed / self.graded if self.graded else None
 
 
 def _test_stats(graded: Sequence[SubmissionResult], ctx: ReportContext) -> list[_TestStats]:
@@ -415,9 +375,13 @@ def render_summary(
     results: Sequence[SubmissionResult],
     ctx: ReportContext,
     manual_scores: Mapping[str, Mapping[str, float]] | None = None,
+    similar: SimilarityReport | None = None,
 ) -> str:
-    """The class summary: score statistics, which checks the class struggles with, the
-    submissions that could not be graded and why, and a link to every student's page."""
+    """The class summary: score histogram and statistics, each check's pass rate, the
+    submissions that could not be graded and why, written answers waiting for a person,
+    the profile and data sets used, submissions flagged for review, pairs of similar
+    submissions (`similar`, from grader.similarity; the section is left out when None)
+    and a link to every student's page."""
     manual_all = manual_scores or {}
     ordered = sorted(results, key=lambda r: r.student)
     names = report_file_names(r.student for r in ordered)
@@ -456,24 +420,160 @@ def render_summary(
             "max": max(scores),
         }
     unsandboxed = sum(1 for r in ordered if not r.sandboxed) if ctx.sandboxed else len(ordered)
+    class_max = max(maxes) if maxes else ctx.max_points
+    notes = _class_profile_notes(graded)
     page = _env().get_template("summary.html")
-    return page.render(
+    html = page.render(
         ctx=ctx,
         n_total=len(ordered),
         n_graded=len(graded),
         failed=[s for s in students if s.error is not None],
         stats=stats,
-        class_max=max(maxes) if maxes else ctx.max_points,
+        class_max=class_max,
+        histogram=_histogram(scores, class_max),
         mixed_max=len(maxes) > 1,
         tests=_test_stats(graded, ctx),
         students=students,
         pending=sum(s.pending for s in students),
         unsandboxed=unsandboxed,
         synthetic=ctx.synthetic or any(r.synthetic_data for r in ordered),
-        profile_notes=_class_profile_notes(graded),
+        profile_notes=notes,
+        data_notes=[(n, k) for n, k in notes if n.startswith("data set ")],
+        change_notes=[(n, k) for n, k in notes if not n.startswith("data set ")],
+        answers_pending=_pending_answers(ordered, manual_all),
+        flagged=_flagged(ordered, names),
+        similar=similar,
+        names=names,
         ignored=[_clip(name, MAX_NOTE_CHARS) for name in ctx.ignored[:MAX_IGNORED]],
         n_ignored=len(ctx.ignored),
     )
+    return cap_page(html)  # similar submissions come last: a cut takes them first
+
+
+MAX_FLAGGED = 100  # students listed under "Flagged for review"
+MAX_FLAGS_SHOWN = 10  # reasons shown per student
+MAX_PENDING_NAMES = 60  # students named per pending answer
+
+
+@dataclass(frozen=True)
+class _Bar:
+    label: str
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+    tip: str
+
+
+@dataclass(frozen=True)
+class _Histogram:
+    """An inline SVG's geometry (no script, no external file): one bar per score bin."""
+
+    bars: tuple[_Bar, ...]
+    width: int
+    height: int
+    base: float  # y of the axis
+    top_count: int
+    mean_x: float
+    summary: str  # what the picture says, for screen readers
+
+
+def _histogram(scores: Sequence[float], top: float, width: int = 720, height: int = 190) -> _Histogram | None:
+    """Bins of one point each when the maximum is a whole number up to 20 (a full score
+    has a bar of its own), else ten equal bins, the last one closed."""
+    if not scores:
+        return None
+    top = max(float(top), max(scores), 0.0)
+    unit = top <= 20 and float(top).is_integer()
+    if unit:
+        n, step = int(top) + 1, 1.0
+        labels = [str(i) for i in range(n)]
+        spans = [f"{i}" if i == n - 1 else f"{i} or more, under {i + 1}" for i in range(n)]
+    else:
+        n, step = 10, (top or 1.0) / 10
+        labels = [f"{_fmt(i * step, 1)}–{_fmt((i + 1) * step, 1)}" for i in range(n)]
+        spans = [f"{_fmt(i * step)} to {'' if i == n - 1 else 'under '}{_fmt((i + 1) * step)}" for i in range(n)]
+    counts = [0] * n
+    for score in scores:
+        counts[min(int(score / step + _EPS), n - 1)] += 1
+    left, right, top_pad, bottom = 36.0, 12.0, 18.0, 34.0
+    base = height - bottom
+    slot = (width - left - right) / n
+    most = max(counts)
+    bars = tuple(
+        _Bar(
+            label,
+            count,
+            left + i * slot + slot * 0.1,
+            base - (base - top_pad) * count / most,
+            slot * 0.8,
+            (base - top_pad) * count / most,
+            f"{count} submission{'s' if count != 1 else ''} scored {span}",
+        )
+        for i, (count, label, span) in enumerate(zip(counts, labels, spans, strict=True))
+    )
+    mean = statistics.fmean(scores)
+    # a one-point bar's centre is its score; equal bins map the score range onto the axis
+    mean_x = left + (mean + 0.5) * slot if unit else left + mean / step * slot
+    summary = f"Histogram of {len(scores)} scores out of {_fmt(top)}: " + ", ".join(
+        f"{b.count} at {b.label}" for b in bars if b.count
+    )
+    return _Histogram(bars, width, height, base, most, mean_x, summary)
+
+
+@dataclass(frozen=True)
+class _PendingAnswer:
+    id: str
+    pending: int
+    scored: int
+    students: tuple[str, ...]  # those still waiting, clipped to MAX_PENDING_NAMES
+    more: int
+
+
+def _pending_answers(
+    ordered: Sequence[SubmissionResult], manual_all: Mapping[str, Mapping[str, float]]
+) -> list[_PendingAnswer]:
+    """Per answer id (in the order students' notebooks give them): who still waits for a
+    person's score, and how many have one."""
+    waiting: dict[str, list[str]] = {}
+    scored: dict[str, int] = {}
+    for r in ordered:
+        manual = manual_all.get(r.student, {})
+        for a in r.answers:
+            waiting.setdefault(a.id, [])
+            if a.id in manual:
+                scored[a.id] = scored.get(a.id, 0) + 1
+            else:
+                waiting[a.id].append(r.student)
+    return [
+        _PendingAnswer(
+            _clip(aid, MAX_NOTE_CHARS),
+            len(who),
+            scored.get(aid, 0),
+            tuple(who[:MAX_PENDING_NAMES]),
+            max(len(who) - MAX_PENDING_NAMES, 0),
+        )
+        for aid, who in waiting.items()
+    ]
+
+
+@dataclass(frozen=True)
+class _Flagged:
+    student: str
+    href: str
+    reasons: tuple[str, ...]
+    more: int
+
+
+def _flagged(ordered: Sequence[SubmissionResult], names: Mapping[str, str]) -> list[_Flagged]:
+    """Submissions with evidence for a person to review, each with its reasons."""
+    out = []
+    for r in ordered:
+        if r.flags:
+            shown = tuple(_clip(f, MAX_MESSAGE_CHARS) for f in r.flags[:MAX_FLAGS_SHOWN])
+            out.append(_Flagged(r.student, names[r.student], shown, len(r.flags) - len(shown)))
+    return out[:MAX_FLAGGED]
 
 
 def _class_profile_notes(graded: Sequence[SubmissionResult]) -> list[tuple[str, int]]:
@@ -489,52 +589,16 @@ def _class_profile_notes(graded: Sequence[SubmissionResult]) -> list[tuple[str, 
 # --- files -------------------------------------------------------------------------------
 
 
-@functools.cache
-def _file_mode() -> int:
-    """What open() would give a new file (0o644 under the usual umask): mkstemp makes
-    0o600 files, which a web server or a colleague could not read."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` all at once: a temp file in the same folder, fsynced,
-    then os.replace. A run killed at any point leaves the old file or the new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        os.fchmod(fd, _file_mode())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # some file systems cannot fsync a folder; the replace itself is still atomic
-    finally:
-        os.close(dir_fd)
-
-
 def write_reports(
     out_dir: Path,
     results: Sequence[SubmissionResult],
     ctx: ReportContext,
     manual_scores: Mapping[str, Mapping[str, float]] | None = None,
+    similar: SimilarityReport | None = None,
 ) -> list[Path]:
     """Write one page per student and index.html into `out_dir`; return the paths written,
-    index.html last (it is written last, so every link in it already resolves)."""
+    index.html last (it is written last, so every link in it already resolves). `similar`:
+    the batch's similarity report, shown on the summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manual_all = manual_scores or {}
@@ -545,54 +609,6 @@ def write_reports(
         _write_atomic(path, render_student(r, ctx, manual_all.get(r.student)).encode("utf-8"))
         written.append(path)
     index = out_dir / "index.html"
-    _write_atomic(index, render_summary(results, ctx, manual_all).encode("utf-8"))
+    _write_atomic(index, render_summary(results, ctx, manual_all, similar).encode("utf-8"))
     written.append(index)
     return written
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    """Neutralise CSV formula injection: a cell a spreadsheet would evaluate gets a
-    leading apostrophe, so Excel shows the text instead of running it."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def export_csv(
-    results: Sequence[SubmissionResult],
-    out: TextIO | Path,
-    ctx: ReportContext,
-) -> None:
-    """The gradebook: `student,total,max,status,error,<test>...`, one row per student.
-
-    Per-test cells hold the points earned, empty where the check was not graded. A path
-    is written atomically as UTF-8 with a BOM, which Excel needs to read Korean ids.
-    """
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf)
-    w.writerow(["student", "total", "max", "status", "error", *ctx.test_order])
-    for r in sorted(results, key=lambda r: r.student):
-        by_name = {c.name: c for c in r.checks}
-        per_test = []
-        for name in ctx.test_order:
-            c = by_name.get(name)
-            per_test.append(
-                ""
-                if r.error is not None or c is None or c.status == "skipped"
-                else _fmt(c.points, 4)
-            )
-        w.writerow(
-            [
-                _cell(r.student),
-                _fmt(_score(r), 4),
-                _fmt(_max_score(r, ctx), 4),
-                "error" if r.error is not None else "graded",
-                _cell(r.error or ""),
-                *per_test,
-            ]
-        )
-    if isinstance(out, Path):
-        _write_atomic(out, buf.getvalue().encode("utf-8-sig"))
-    else:
-        out.write(buf.getvalue())
