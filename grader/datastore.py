@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -319,7 +319,7 @@ class DataStore:
                 ) from None
         return folder
 
-    def _info(self, name: str) -> dict:
+    def _info(self, name: str) -> dict[str, Any]:
         try:
             data = json.loads((self._folder(name) / INFO).read_text(encoding="utf-8"))
             return data if isinstance(data, dict) else {}

@@ -309,7 +309,7 @@ class SelfCheck:
         a = self.assignment
         option = self.config.getoption("grader_notebook", None)
         if option:
-            path = (self.config.invocation_params.dir / option).resolve()
+            path: Path = (self.config.invocation_params.dir / str(option)).resolve()
             if not path.is_file():
                 _stop(f"--notebook {option}: no such file")
             if path.suffix != ".ipynb":

@@ -279,4 +279,5 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
         raise _Reject(f"is not a valid notebook: {first[:200]}") from None
     if len(nb.cells) > MAX_CELLS:
         raise _Reject(f"has {len(nb.cells)} cells; the limit is {MAX_CELLS}")
-    return nb
+    checked: nbformat.NotebookNode = nb
+    return checked
