@@ -203,6 +203,20 @@ class Trusted:
         dataset = data.trained_on.split()[0] if data.trained_on else (self._datasets[0] if self._datasets else "")
         return self._evaluate(artefact, DataSplit(dataset, "test", scale=data.scale), predictions)
 
+    def changed_since_fit(self, history: str, key: Any = None) -> bool:
+        """Whether the model a run trained is no longer as that fit left it (trained again,
+        weights loaded or set since): then measuring it says nothing about that run."""
+        from .witness import NO_KEY
+
+        event = self._nb.fit_for(history, NO_KEY if key is None else key)
+        if event is None:
+            return False
+        try:
+            exported = self._export(history, key)
+        except BadReply:
+            return False  # no model to compare (a plain dict): `run` says so
+        return weights_digest(list(exported["weights"])) != event.get("weights_digest_end")
+
     def bind(self, history: str, key: Any = None) -> None:
         """Bind a History to its model where that can be done (see `run`): nothing when
         it is a plain dict or its model changed since; BadReply (and a flag) on a mismatch."""

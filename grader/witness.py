@@ -183,7 +183,19 @@ class Notebook:
             self.basis.add("testimony")
         if self._channel is None:
             raise KernelGone(self._kernel_error or "the notebook could not be run, so this was not checked")
-        reply = self._channel.request(payload, timeout)
+        # One deadline per check for all its requests (grader.deadline): each request gets
+        # at most the time the check has left, and the check's timer waits for it.
+        from . import deadline
+        from .errors import CheckTimeout
+
+        asked = deadline.cap(timeout)
+        try:
+            with deadline.shielded():
+                reply = self._channel.request(payload, asked)
+        except CheckTimeout:
+            if deadline.active() and asked != timeout:  # the check's deadline, not the request's own limit
+                raise CheckTimeout(deadline.message()) from None
+            raise
         if reply.get("ok") is True:
             return reply
         err = reply.get("error")

@@ -24,6 +24,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 
 from nbgen import (  # noqa: E402,F401
+    ANSWER_HOW,
+    answer_cell,
     code,
     md,
     notebook,
@@ -507,8 +509,9 @@ CNN_STARTER = [
         Explain in the cell below why your best filter for each digit extracts its feature best
         (graded by a person).
         """,
+        ANSWER_HOW,
     ),
-    md("answer-best-filter", "", tags=["answer:best_filter"]),
+    answer_cell("answer-best-filter", "best_filter"),
 ]
 
 CNN_SOLUTION_EXTRACT = textwrap.dedent("""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from nbgen import code, md, notebook, replace, write  # noqa: E402,F401
+from nbgen import ANSWER_HOW, answer_cell, code, md, notebook, replace, write  # noqa: E402,F401
 from nbgen import sub as _sub  # noqa: E402
 
 
@@ -79,7 +79,7 @@ DROPOUT_STARTER = [
         | `histories` | dict: 비율 → `fit` 이 돌려준 History (또는 그 `.history` dict) / rate → the History `fit` returned (or its `.history`) |
         | `overfit_gap` | dict: 비율 → `val_loss[-1] - loss[-1]` / rate → gap |
         | `least_overfit_rate` | 간격이 가장 작은 비율 / the rate with the smallest gap |
-        | 답 / answer | `answer:dropout` 태그가 붙은 마크다운 셀 / the markdown cell tagged `answer:dropout` |
+        | 답 / answer | 아래 **답 / Answer (answer:dropout)** 셀 / the cell marked **Answer (answer:dropout)** below |
         """),
     code("imports", """
         import numpy as np
@@ -163,8 +163,8 @@ DROPOUT_STARTER = [
         아래 셀에 답하시오: 어떤 비율이 가장 덜 오버피팅 되었고, 그 이유는 무엇인가? 비율이 너무 크면 어떤
         일이 생기는가? Answer in the cell below: which rate overfits least, and why? What happens when the
         rate is too large?
-        """),
-    md("answer-dropout", "", tags=["answer:dropout"]),
+        """, ANSWER_HOW),
+    answer_cell("answer-dropout", "dropout"),
 ]
 
 DROPOUT_BUILD = """
@@ -295,7 +295,7 @@ BN_STARTER = [
         | `model_dropout`, `model_bn` | 학습한 두 모델 / the two trained models |
         | `history_dropout`, `history_bn` | `fit` 이 돌려준 History (또는 `.history` dict) / the History `fit` returned (or its `.history`) |
         | `comparison` | `{'dropout': {...}, 'bn': {...}}`, 각각 마지막 epoch 의 `loss`, `val_loss`, `accuracy`, `val_accuracy` / each with the last epoch's values |
-        | 답 / answer | `answer:bn_vs_dropout` 태그가 붙은 마크다운 셀 / the markdown cell tagged `answer:bn_vs_dropout` |
+        | 답 / answer | 아래 **답 / Answer (answer:bn_vs_dropout)** 셀 / the cell marked **Answer (answer:bn_vs_dropout)** below |
         """),
     code("imports", """
         import numpy as np
@@ -372,8 +372,8 @@ BN_STARTER = [
         아래 셀에 답하시오: 두 모델의 정확도와 오버피팅을 비교하고, BatchNormalization 이 학습에 어떤 영향을
         주었는지 설명하시오. Answer in the cell below: compare the accuracy and the overfitting of the two
         models and explain what BatchNormalization changed in training.
-        """),
-    md("answer-bn-vs-dropout", "", tags=["answer:bn_vs_dropout"]),
+        """, ANSWER_HOW),
+    answer_cell("answer-bn-vs-dropout", "bn_vs_dropout"),
 ]
 
 BN_DROPOUT_MODEL = """
@@ -643,6 +643,12 @@ CB_MISTAKES = {
     "sgd_default_lr": dict(build_model=sub(CB_BUILD, "SGD(learning_rate=0.1)", "SGD()")),
     # checkpoint_path_1 names another file than the one the callback wrote
     "wrong_checkpoint_path": dict(run_1=sub(CB_RUN1, "ModelCheckpoint(checkpoint_path_1,", "ModelCheckpoint('best_1.keras',")),
+    # accepted variant: EarlyStopping's 0-based index + 1 (right whenever it fired; in smoke the 2-epoch cap keeps
+    # patience=5 from firing, and the check must not cost the point for it: ASSIGNMENTS.md, 2026-12-01)
+    "stopped_epoch_es_plus_one_ok": dict(stopped="""
+        stopped_epoch = stopping.stopped_epoch + 1
+        print('stopped_epoch =', stopped_epoch)
+        """),
     # accepted variant: weights-only checkpoints (.weights.h5), the Histories kept
     "weights_only_ok": dict(
         run_1=sub(sub(CB_RUN1, "'checkpoint_1.keras'", "'checkpoint_1.weights.h5'"),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("GRADER_REPO", Path(__file__).resolve().parent.parent))
 
-from nbgen import code, md, notebook, replace, write  # noqa: E402,F401
+from nbgen import ANSWER_HOW, answer_cell, code, md, notebook, replace, write  # noqa: E402,F401
 from nbgen import sub as _sub  # noqa: E402
 
 
@@ -153,6 +153,11 @@ SPARSE_STARTER = [
         모델은 기존과 같습니다 / same model as before: `Dense(512, input_dim=784, activation='relu')` →
         `Dense(10, activation='softmax')`, `optimizer='adam'`, `metrics=['accuracy']`.
         정수 정답에 맞는 손실 함수로 compile 하시오 / compile it with the loss that takes integer labels.
+
+        28 x 28 이미지에 `Flatten(input_shape=(28, 28))` 을 두고 `Dense(512, activation='relu')` 를 쓰는 것도 같은
+        네트워크이므로 인정됩니다 (채점기는 네트워크가 계산하는 것을 비교합니다). `Flatten(input_shape=(28, 28))`
+        followed by `Dense(512, activation='relu')` on the 28 x 28 images is the same network and is accepted too:
+        the grader compares what a network computes, not how it is written.
         """),
     code("model", FILL),
     md("task-fit", """
@@ -269,6 +274,27 @@ SPARSE_MISTAKES = {
         "model.evaluate(X_test, Y_test)\ntest_accuracy = 0.9832   # 노트의 결과")),
     # a smaller hidden layer "to train faster"
     "hidden_128": dict(model=sub(SPARSE_MODEL, "Dense(512, input_dim=784", "Dense(128, input_dim=784")),
+    # accepted variant: the lecturer's way, Flatten(input_shape=(28, 28)) on the 28 x 28 images, then Dense(512)
+    "flatten_network_ok": dict(
+        load_data="""
+            # MNIST 데이터셋 불러오기 / load MNIST
+            (X_train, Y_class_train), (X_test, Y_class_test) = mnist.load_data()
+
+            # 0 ~ 1 로 정규화 (28 x 28 그대로, Flatten 층이 펴 줌) / scale to [0, 1]; the Flatten layer flattens
+            X_train = X_train.astype('float32') / 255.0
+            X_test = X_test.astype('float32') / 255.0
+            """,
+        model="""
+            from tensorflow.keras.layers import Flatten
+
+            model = Sequential()
+            model.add(Flatten(input_shape=(28, 28)))
+            model.add(Dense(512, activation='relu'))
+            model.add(Dense(10, activation='softmax'))
+            model.compile(loss='sparse_categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
+            model.summary()
+            """,
+    ),
 }
 
 
@@ -302,7 +328,7 @@ FVM_STARTER = [
         | `history_mnist`, `history_fashion` | 각 `fit(...)` 의 결과 / what each `fit(...)` returned |
         | `test_acc_mnist`, `test_acc_fashion` | 테스트셋 정확도 (`model.evaluate(...)[1]`, 0 ~ 1) / test accuracy, a float in [0, 1] |
         | `overfit_gap_mnist`, `overfit_gap_fashion` | 오버피팅 정도 = 마지막 epoch 의 `val_loss - loss` / overfitting gap = `val_loss[-1] - loss[-1]` of the run's history |
-        | 답 / answer | 아래 `answer:loss_vs_accuracy` 셀 / the cell tagged `answer:loss_vs_accuracy` below |
+        | 답 / answer | 아래 **답 / Answer (answer:loss_vs_accuracy)** 셀 / the cell marked **Answer (answer:loss_vs_accuracy)** below |
         """),
     md("mnist-example", """
         ## MNIST Example (학습 설정 / the set-up)
@@ -318,6 +344,12 @@ FVM_STARTER = [
         ```
 
         입력은 `/ 255.0` 으로 0 ~ 1 로 정규화합니다 (두 데이터 모두). Inputs are scaled by `/ 255.0` — both data sets.
+
+        채점하는 것은 두 실행이 **같은** 구조와 학습 설정을 쓰는지입니다: 위의 설정을 권하지만, 강의 노트의 다른
+        설정 (예: `Adam(learning_rate=1e-3)`, `epochs=30`, `validation_split=0.3`) 도 두 실행이 똑같이 쓰면 인정됩니다.
+        What is graded is that both runs share **one** architecture and one training set-up: the set-up above is
+        the proposal, and another one from the course notes (such as `Adam(learning_rate=1e-3)`, `epochs=30`,
+        `validation_split=0.3`) is accepted as long as both runs use it.
         """),
     code("imports", """
         import numpy as np
@@ -387,8 +419,8 @@ FVM_STARTER = [
         두 결과의 정확도와 오버피팅을 비교하고, loss 값은 증가하는데 정확도는 일정하게 유지되는 현상을 아래 셀에
         설명하시오 (사람이 채점합니다). Compare the two runs, and explain in the cell below why the validation
         loss can rise while the accuracy stays flat (graded by a person).
-        """),
-    md("answer-loss-vs-accuracy", "", tags=["answer:loss_vs_accuracy"]),
+        """, ANSWER_HOW),
+    answer_cell("answer-loss-vs-accuracy", "loss_vs_accuracy"),
 ]
 
 FVM_MNIST = """
@@ -500,6 +532,15 @@ FVM_MISTAKES = {
         "test_acc_fashion = model_mnist.evaluate(x_test_f, t_test_f)[1]")),
     # no answer written
     "answer_missing": dict(answer_loss_vs_accuracy=""),
+    # accepted variant: the course author's own MNIST set-up, Adam(1e-3), 30 epochs, validation_split=0.3, on both
+    "author_setup_ok": dict(
+        mnist=sub(sub(
+            FVM_MNIST,
+            "model.compile(optimizer=SGD(learning_rate=0.1), loss='sparse_categorical_crossentropy',",
+            "model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=1e-3), loss='sparse_categorical_crossentropy',"),
+            "epochs=50, validation_split=0.2", "epochs=30, validation_split=0.3"),
+        fashion=sub(FVM_FASHION, "epochs=50, validation_split=0.2", "epochs=30, validation_split=0.3"),
+    ),
 }
 
 

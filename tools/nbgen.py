@@ -3,6 +3,7 @@ that validate, and edits that fail loudly when the text they edit has changed.""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -36,8 +37,27 @@ def notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
     return nb
 
 
+# How a starter asks for a free-text answer (grader/answers.py reads all three marks).
+ANSWER_HOW = """
+    아래 **답 / Answer** 셀의 처음 두 줄 아래에 답을 쓰시오. 그 두 줄은 지우지 마세요: 채점기가 답을 찾는
+    표시입니다 (Colab 에서도 그대로 둘 수 있습니다). Write your answer in the **Answer** cell below, under its
+    first two lines; keep those two lines, they tell the grader where your answer is (Colab keeps them too).
+    """
+_MARK = re.compile(r"^(<!-- answer:[\w.-]+ -->|\*\*.*\(answer:[\w.-]+\)\*\*)$")
+
+
+def answer_cell(cell_id: str, answer_id: str) -> nbformat.NotebookNode:
+    """A starter's answer cell, ready to fill: tagged answer:<id> for Jupyter, plus a marker
+    line and a visible label that a Colab user (who cannot edit tags) keeps."""
+    text = f"<!-- answer:{answer_id} -->\n**답 / Answer (answer:{answer_id})**"
+    return md(cell_id, text, tags=[f"answer:{answer_id}"])
+
+
 def replace(cells: list[nbformat.NotebookNode], **sources: str) -> list[nbformat.NotebookNode]:
-    """Copy of `cells` with the source of the cells named by id (dashes as underscores) replaced."""
+    """Copy of `cells` with the source of the cells named by id (dashes as underscores) replaced.
+
+    An answer cell keeps its marker and label lines (see answer_cell) above the new text,
+    unless the new text has marks of its own."""
     wanted = {k.replace("_", "-"): v for k, v in sources.items()}
     unknown = set(wanted) - {c.id for c in cells}
     if unknown:
@@ -46,7 +66,11 @@ def replace(cells: list[nbformat.NotebookNode], **sources: str) -> list[nbformat
     for c in cells:
         c = nbformat.from_dict(dict(c))
         if c.id in wanted:
-            c.source = textwrap.dedent(wanted[c.id]).strip("\n")
+            text = textwrap.dedent(wanted[c.id]).strip("\n")
+            marks = [line for line in c.source.splitlines() if _MARK.match(line)]
+            if marks and not any(_MARK.match(line) for line in text.splitlines()):
+                text = "\n".join(marks) + ("\n\n" + text if text else "")
+            c.source = text
         out.append(c)
     return out
 

@@ -17,6 +17,7 @@ than asked (its profile caps them); what it checks is what your code asked for.
 
 from __future__ import annotations
 
+from grader import architecture
 from grader.trusted import training_data_problem
 
 EPOCHS = 50
@@ -31,23 +32,6 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _arch(layers):
-    parts = []
-    for layer in layers:
-        cfg = layer["config"]
-        args = [str(cfg[k]) for k in ("units", "rate", "activation") if k in cfg]
-        parts.append(f"{layer['class']}({', '.join(args)})" if args else layer["class"])
-    return " -> ".join(parts) or "no layers"
-
-
-def _input_is_image(desc, what):
-    shape = desc["input_shape"]
-    size = 1
-    for d in (shape or [None])[1:]:
-        size *= d or 0
-    assert size == 784, f"{what}: the input must be a 28x28 image (input_shape=(28, 28, 1)), found {shape}."
-
-
 def _parts(credit, checks):
     for what, fn in checks:
         try:
@@ -58,60 +42,51 @@ def _parts(credit, checks):
             credit.check(True, f"{what} is right")
 
 
+# Networks are compared by what they compute (grader.architecture): Flatten(input_shape=(28, 28, 1)) -> Dense(100)
+# is Dense(100) on 784 inputs, Dense(100) + Activation('relu') is Dense(100, relu), ReLU() is Activation('relu').
+DROPOUT_NET = "784 -> Dense(100, relu) -> Dropout(0.25) -> Dense(10, softmax)"
+BN_NET = "784 -> Dense(100) -> BatchNormalization -> Activation(relu) -> Dense(10, softmax)"
+BN_NET_NO_BIAS = BN_NET.replace("Dense(100)", "Dense(100, no bias)")  # BatchNormalization's beta is the bias
+
+
 def test_dropout_model_architecture(nb):
-    desc = nb.model("model_dropout")
-    layers = desc["layers"]
-    expected = "Flatten -> Dense(100, relu) -> Dropout(0.25) -> Dense(10, softmax)"
-    assert [layer["class"] for layer in layers] == ["Flatten", "Dense", "Dropout", "Dense"], (
-        f"model_dropout: expected the layers {expected}, found {_arch(layers)}."
+    got = architecture.from_description(nb.model("model_dropout"))
+    want = architecture.parse(DROPOUT_NET)
+    wrong = architecture.differences(got, want)
+    assert not wrong, (
+        f"model_dropout: expected {want.text()} (Flatten(input_shape=(28, 28, 1)) makes the 784 inputs), found "
+        f"{got.text()}: " + "; ".join(wrong) + "."
     )
-    hidden, dropout, out = (layers[i]["config"] for i in (1, 2, 3))
-    assert hidden.get("units") == 100 and hidden.get("activation") == "relu", (
-        f"model_dropout: the hidden layer must be Dense(100, activation='relu'), found {_arch(layers[1:2])}."
-    )
-    assert _number(dropout.get("rate")) and abs(dropout["rate"] - 0.25) < 1e-9, (
-        f"model_dropout: expected Dropout(0.25), found Dropout({dropout.get('rate')})."
-    )
-    assert out.get("units") == 10 and out.get("activation") == "softmax", (
-        f"model_dropout: the output layer must be Dense(10, activation='softmax'), found {_arch(layers[3:4])}."
-    )
-    _input_is_image(desc, "model_dropout")
 
 
 def test_bn_model_architecture(nb):
-    desc = nb.model("model_bn")
-    layers = desc["layers"]
-    classes = [layer["class"] for layer in layers]
-    found = _arch(layers)
+    got = architecture.from_description(nb.model("model_bn"))
+    want = architecture.parse(BN_NET)
+    kinds = [s.kind for s in got.steps]
+    found = got.text()
     expected = "Flatten -> Dense(100) -> BatchNormalization -> Activation(relu) -> Dense(10, softmax)"
-    assert "Dropout" not in classes, (
+    assert "Dropout" not in kinds, (
         f"model_bn still has a Dropout layer ({found}): in this model BatchNormalization replaces Dropout, "
         f"so it has no Dropout layer. Expected {expected}."
     )
-    assert "BatchNormalization" in classes, (
+    assert "BatchNormalization" in kinds, (
         f"model_bn has no BatchNormalization layer ({found}). Expected {expected}."
     )
-    if classes != ["Flatten", "Dense", "BatchNormalization", "Activation", "Dense"]:
-        hint = ""
-        bn = classes.index("BatchNormalization")
-        dense_before = [layer for layer in layers[:bn] if layer["class"] == "Dense"]
-        if not dense_before:
-            hint = (" BatchNormalization comes before the hidden Dense layer: it should normalise the outputs"
-                    " of Dense(100), between the Dense layer and its activation.")
-        elif dense_before[-1]["config"].get("activation") not in (None, "linear"):
-            hint = (" The hidden Dense layer applies its activation before BatchNormalization: use Dense(100)"
-                    " without activation, then BatchNormalization(), then Activation('relu').")
-        raise AssertionError(f"model_bn: expected the layers {expected}, found {found}.{hint}")
-    hidden, act, out = layers[1]["config"], layers[3]["config"], layers[4]["config"]
-    assert hidden.get("units") == 100 and hidden.get("activation") in (None, "linear"), (
-        f"model_bn: the hidden layer must be Dense(100) with no activation (the ReLU comes after "
-        f"BatchNormalization), found {_arch(layers[1:2])}."
+    wrong = architecture.differences(got, want)
+    if not wrong or not architecture.differences(got, architecture.parse(BN_NET_NO_BIAS)):
+        return
+    hint = ""
+    bn = kinds.index("BatchNormalization")
+    dense_before = [step for step in got.steps[:bn] if step.kind == "Dense"]
+    if not dense_before:
+        hint = (" BatchNormalization comes before the hidden Dense layer: it should normalise the outputs"
+                " of Dense(100), between the Dense layer and its activation.")
+    elif dense_before[-1].activation not in (None, "linear"):
+        hint = (" The hidden Dense layer applies its activation before BatchNormalization: use Dense(100)"
+                " without activation, then BatchNormalization(), then Activation('relu').")
+    raise AssertionError(
+        f"model_bn: expected {want.text()} ({expected}), found {found}: " + "; ".join(wrong) + "." + hint
     )
-    assert act.get("activation") == "relu", f"model_bn: expected Activation('relu'), found {_arch(layers[3:4])}."
-    assert out.get("units") == 10 and out.get("activation") == "softmax", (
-        f"model_bn: the output layer must be Dense(10, activation='softmax'), found {_arch(layers[4:5])}."
-    )
-    _input_is_image(desc, "model_bn")
 
 
 def _check_compile(nb, name):

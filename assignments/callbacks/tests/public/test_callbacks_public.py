@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import posixpath
 
+from grader import architecture
 from grader.trusted import training_data_problem
 
 EPOCHS = 50
@@ -112,20 +113,20 @@ def test_histories_valid(nb):
 
 def _check_model(nb, history, run):
     event = _fit(nb, history, run)
-    layers = event.get("layers") or []
-    classes = [layer.get("class") for layer in layers]
-    shown = " -> ".join(
-        layer.get("class", "?") + (f"({layer['config']['units']})" if "units" in layer.get("config", {}) else "")
-        for layer in layers
+    # Compared by what the network computes (grader.architecture): Flatten(input_shape=(28, 28)) -> Dense(100) is
+    # Dense(100) on 784 inputs; the hidden layer's activation is the student's choice (the exercise names none).
+    arch = architecture.from_description(event)
+    steps = arch.steps
+    ok = (
+        [s.kind for s in steps] == ["Dense", "Dense"]
+        and steps[0].units == 100
+        and steps[1].units == 10
+        and steps[1].activation == "softmax"
+        and arch.input_shape in (None, (784,))
     )
-    assert classes == ["Flatten", "Dense", "Dense"], (
-        f"run {run}: expected one hidden layer of 100 nodes, Flatten -> Dense(100) -> Dense(10, softmax); "
-        f"found {shown or 'no layers'}."
-    )
-    hidden, out = layers[1].get("config", {}), layers[2].get("config", {})
-    assert hidden.get("units") == 100, f"run {run}: the hidden layer has {hidden.get('units')} nodes, expected 100."
-    assert out.get("units") == 10 and out.get("activation") == "softmax", (
-        f"run {run}: the output layer must be Dense(10, activation='softmax')."
+    assert ok, (
+        f"run {run}: expected one hidden layer of 100 nodes, 784 -> Dense(100, relu) -> Dense(10, softmax) "
+        f"(Flatten(input_shape=(28, 28)) makes the 784 inputs); found {arch.text(params=True)}."
     )
     comp = _compile_for(nb, event)
     assert comp is not None, f"run {run}: the model was not compiled before fit."
@@ -261,7 +262,15 @@ def test_early_stopping_run2_config(nb, credit):
     ])
 
 
+def _int_or_none(value):
+    return int(value) if _number(value) and float(value).is_integer() else None
+
+
 def test_stopped_epoch(nb):
+    # ASSIGNMENTS.md (revised 2026-12-01): len(history_es.history['loss']) is the number of epochs run, and so is
+    # EarlyStopping.stopped_epoch + 1 whenever EarlyStopping fired. When the grader's profile capped the epochs so
+    # that EarlyStopping could not fire, `stopping.stopped_epoch + 1` must not cost the point: it is accepted then
+    # (the report says which epochs the profile capped). Keras' raw 0-based index is never the number of epochs.
     value = nb.get("stopped_epoch")
     assert _number(value) and float(value).is_integer(), (
         f"`stopped_epoch` must be the number of epochs run [2] trained (an integer), got {value!r:.60}."
@@ -270,17 +279,31 @@ def test_stopped_epoch(nb):
     ran = len(nb.history("history_es")["loss"])
     if value == ran:
         return
-    event = nb.fit_for("history_es")
-    keras_index = None
-    if event is not None:
-        es = _callbacks(event, "EarlyStopping")
-        if es:
-            keras_index = (es[0].get("after") or {}).get("stopped_epoch")
+    event = nb.fit_for("history_es") or {}
+    es = _callbacks(event, "EarlyStopping")
+    keras_index = _int_or_none((es[0].get("after") or {}).get("stopped_epoch")) if es else None
+    asked, capped_to = _int_or_none(event.get("epochs_asked")), _int_or_none(event.get("epochs_capped_to"))
+    capped = asked is not None and capped_to is not None and capped_to < asked
+    could_not_fire = capped and keras_index == 0
+    if could_not_fire and value == keras_index + 1:
+        return  # EarlyStopping.stopped_epoch + 1: right whenever EarlyStopping fires, and here it could not
     message = f"`stopped_epoch` is {value}, but run [2] trained {ran} epochs (len(history_es.history['loss']))."
     if value == keras_index or value == ran - 1:
         message += (
             " EarlyStopping.stopped_epoch is Keras' 0-based index of the epoch where training stopped (and 0"
             " when it never stopped), not the number of epochs: stopped_epoch must be"
-            " len(history_es.history['loss'])."
+            " len(history_es.history['loss'])"
+            + (", or EarlyStopping.stopped_epoch + 1 when EarlyStopping stopped the run." if es else ".")
+        )
+    elif keras_index == 0 and value == 1 and not capped:
+        message += (
+            " EarlyStopping did not stop this run (it trained every epoch it was given), so"
+            " EarlyStopping.stopped_epoch is 0 and stopped_epoch + 1 is 1: len(history_es.history['loss']) counts"
+            " the epochs in every case."
+        )
+    if could_not_fire:
+        message += (
+            f" (The grader's profile ran {capped_to} of the {asked} epochs asked, too few for EarlyStopping to"
+            " stop the run; len(history_es.history['loss']) or EarlyStopping.stopped_epoch + 1 is accepted.)"
         )
     raise AssertionError(message)

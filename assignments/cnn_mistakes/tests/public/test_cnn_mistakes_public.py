@@ -18,18 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader import architecture
+
 EXPECTED = "Conv2D(32, 5x5, strides 1, padding='same', relu) -> MaxPool2D(2x2) -> Flatten -> Dense(10, softmax)"
-
-
-def _pair(value):
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, (int, np.integer)):
-        return (int(value), int(value))
-    try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        return value
 
 
 def _shape(value):
@@ -39,46 +30,54 @@ def _shape(value):
         return value
 
 
+NET = "28x28x1 -> Conv2D(32, 5x5, same, relu) -> MaxPooling2D(2x2) -> Flatten -> Dense(10, softmax)"
+
+
+def _raw_shape(desc, cls):
+    """The output shape nb.model() reports for the first layer of class `cls`."""
+    layer = next((ly for ly in desc.get("layers", []) if isinstance(ly, dict) and ly.get("class") == cls), {})
+    return _shape(layer.get("output_shape"))
+
+
 def test_model_architecture(nb, credit):
+    # Compared by what the network computes (grader.architecture): Conv2D(...) + Activation('relu') is
+    # Conv2D(..., relu), MaxPool2D is MaxPooling2D, padding='SAME' is 'same', strides=(1, 1) the default.
     desc = nb.model("model")
-    layers = [ly for ly in desc.get("layers", []) if ly.get("class") != "InputLayer"]
-    names = " -> ".join(str(ly.get("class")) for ly in layers)
+    got, want = architecture.from_description(desc), architecture.parse(NET)
     ok = credit.check(
-        [ly.get("class") for ly in layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense"],
-        f"`model` has the layers {names or '(none)'}; the exercise asks for {EXPECTED}.",
+        [s.kind for s in got.steps] == [s.kind for s in want.steps],
+        f"`model` is {got.text()}; the exercise asks for {EXPECTED}.",
     )
     if not ok:
         return
-    conv, pool, _flat, dense = (ly.get("config") or {} for ly in layers)
-    conv_shape = _shape(layers[0].get("output_shape"))
+    conv, pool, _flat, dense = got.steps
     credit.check(
-        conv.get("filters") == 32 and _pair(conv.get("kernel_size")) == (5, 5),
-        f"the Conv2D layer has {conv.get('filters')} filters of size {conv.get('kernel_size')}; the exercise asks "
-        "for 32 filters of 5 x 5.",
+        conv.units == 32 and conv.setting("kernel_size") == (5, 5),
+        f"the Conv2D layer is {conv.text()}: {conv.units} filters of size {conv.setting('kernel_size')}; the "
+        "exercise asks for 32 filters of 5 x 5.",
     )
     credit.check(
-        _pair(conv.get("strides")) == (1, 1) and str(conv.get("padding")).lower() == "same",
-        f"the Conv2D layer uses strides={conv.get('strides')} and padding={conv.get('padding')!r} (output "
-        f"{conv_shape}); the exercise asks for stride 1 and padding='same' (padding 있음), so that the feature "
-        "maps stay 28 x 28.",
+        conv.setting("strides") is None and conv.setting("padding") == "same",
+        f"the Conv2D layer is {conv.text()} (output {_raw_shape(desc, 'Conv2D')}); the exercise asks for stride 1 "
+        "and padding='same' (padding 있음), so that the feature maps stay 28 x 28.",
     )
     credit.check(
-        conv.get("activation") == "relu",
-        f"the Conv2D layer's activation is {conv.get('activation')!r}; the exercise asks for relu.",
+        conv.activation == "relu",
+        f"the Conv2D layer's activation is {conv.activation!r}; the exercise asks for relu.",
+    )
+    pool_shape = _raw_shape(desc, "MaxPooling2D")
+    credit.check(
+        pool.setting("pool_size") == (2, 2) and pool_shape == (None, 14, 14, 32),
+        f"the pooling layer is {pool.text()}, with the output {pool_shape}; the exercise asks for 2 x 2 max "
+        "pooling, (28, 28, 32) -> (14, 14, 32).",
     )
     credit.check(
-        _pair(pool.get("pool_size")) == (2, 2) and _shape(layers[1].get("output_shape")) == (None, 14, 14, 32),
-        f"the pooling layer has pool_size={pool.get('pool_size')} and output {_shape(layers[1].get('output_shape'))}; "
-        "the exercise asks for 2 x 2 max pooling, (28, 28, 32) -> (14, 14, 32).",
+        dense.units == 10 and dense.activation == "softmax",
+        f"the output layer is {dense.text()}; it must be Dense(10, softmax).",
     )
     credit.check(
-        dense.get("units") == 10 and dense.get("activation") == "softmax",
-        f"the output layer is Dense({dense.get('units')}, {dense.get('activation')}); it must be Dense(10, softmax).",
-    )
-    total = (desc.get("trainable_params") or 0) + (desc.get("non_trainable_params") or 0)
-    credit.check(
-        total == 63562,
-        f"`model` has {total} parameters; the exercise's model has 63,562: 5*5*1*32 + 32 = 832 in the Conv2D "
+        got.params == want.params == 63562,
+        f"`model` has {got.params} parameters; the exercise's model has 63,562: 5*5*1*32 + 32 = 832 in the Conv2D "
         "layer and 14*14*32*10 + 10 = 62,730 in the Dense layer. (The notes' summary, 63,050, is for 3 x 3 "
         "filters.)",
     )

@@ -171,8 +171,9 @@ def _setup(trace, fit):
         ),
         "batch size": (f"batch_size={batch or 32}", batch or 32),
     }
-    compiled = _compile_before(trace, fit)
-    if compiled is None:
+    # the compile settings in force when the fit started (compiling again afterwards does not count)
+    compiled = fit.get("compile_at_fit") or _compile_before(trace, fit)
+    if not isinstance(compiled, dict):
         return out
     optimizer = compiled.get("optimizer") or {}
     config = optimizer.get("config") or {}
@@ -314,8 +315,11 @@ def _loss(result):
 
 def _trusted_accuracy(nb, run):
     """Run X's model measured by the grader on its own copy of X's test set (nb.trusted),
-    or None when the History was kept only as a dict (no model to measure)."""
+    or None when the History was kept only as a dict (no model to measure) or its model
+    was trained further after that run (its weights are another run's now)."""
     try:
+        if nb.trusted.changed_since_fit(f"history_{run}"):
+            return None
         return nb.trusted.run(f"history_{run}", split="test").accuracy
     except AssertionError as exc:
         if "plain dict" in str(exc):
