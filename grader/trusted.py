@@ -299,3 +299,19 @@ def training_data_problem(event: dict[str, Any], data: Any, dataset: str) -> str
             f"({len(x_train)} images): train on all of x_train"
         )
     return None
+
+
+def validation_problem(event: dict[str, Any], expected: float = 0.2) -> str | None:
+    """What is wrong with how a fit validated, in the student's own terms (never an
+    argument they did not write), or None when it used validation_split=`expected`."""
+    split = event.get("validation_split")
+    if event.get("validation_data"):
+        return (
+            f"it validated on validation_data=(...) where the exercise asks for validation_split={expected:g} "
+            "(the last part of the training set, so that the test set stays unseen)"
+        )
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or split <= 0:
+        return f"it was trained without validation data; use validation_split={expected:g}"
+    if abs(float(split) - expected) > 1e-9:
+        return f"it was trained with validation_split={split:g}; use validation_split={expected:g}"
+    return None

@@ -18,7 +18,7 @@ than asked (its profile caps them); what it checks is what your code asked for.
 from __future__ import annotations
 
 from grader import architecture
-from grader.trusted import training_data_problem
+from grader.trusted import training_data_problem, validation_problem
 
 EPOCHS = 50
 VALIDATION_SPLIT = 0.2
@@ -137,10 +137,8 @@ def _check_fit(nb, history):
         f"`{history}` was trained with epochs={asked}; the exercise asks for epochs={EPOCHS} "
         "(the grader may run fewer: that is its choice, not yours)."
     )
-    split = event.get("validation_split")
-    assert _number(split) and abs(split - VALIDATION_SPLIT) < 1e-9 and not event.get("validation_data"), (
-        f"`{history}` was trained with validation_split={split!r}; use validation_split={VALIDATION_SPLIT}."
-    )
+    problem = validation_problem(event, VALIDATION_SPLIT)
+    assert problem is None, f"`{history}`: {problem}."
     top = (event.get("x") or {}).get("max")
     assert _number(top) and top <= 1.0 + 1e-6, (
         f"`{history}`: the training images go up to {top}; scale them to [0, 1] with x_train / 255.0."

@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pytest
 
-from grader.trusted import training_data_problem
+from grader.trusted import training_data_problem, validation_problem
 
 
 def _labels_of(nb, n):
@@ -83,9 +83,9 @@ def test_training_setup(nb, data):
             problems.append(f"batch_size={fit.get('batch_size')} instead of 50")
         if fit.get("epochs_asked") != 50:
             problems.append(f"epochs={fit.get('epochs_asked')} instead of 50")
-        split = fit.get("validation_split")
-        if not isinstance(split, (int, float)) or abs(float(split) - 0.2) > 1e-9:
-            problems.append(f"validation_split={split} instead of 0.2")
+        problem = validation_problem(fit, 0.2)
+        if problem:
+            problems.append(problem)
     assert not problems, (
         "train as the notes' CNN does: Adam(learning_rate=0.001), loss='sparse_categorical_crossentropy', "
         "batch_size=50, epochs=50, validation_split=0.2. Found: " + "; ".join(problems) + "."

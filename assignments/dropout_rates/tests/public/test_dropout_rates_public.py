@@ -17,6 +17,7 @@ checks is what your code asked for.
 from __future__ import annotations
 
 from grader import architecture
+from grader.trusted import validation_problem
 
 RATES = (0.25, 0.5, 0.75)
 EPOCHS = 50
@@ -126,12 +127,8 @@ def _check_fit(nb, rate):
         f"{what} was trained with epochs={asked}; the exercise asks for epochs={EPOCHS} "
         "(the grader may run fewer: that is its choice, not yours)."
     )
-    split = event.get("validation_split")
-    assert _number(split) and abs(split - VALIDATION_SPLIT) < 1e-9 and not event.get("validation_data"), (
-        f"{what} was trained with validation_split={split!r}"
-        + (" and validation_data" if event.get("validation_data") else "")
-        + f"; use validation_split={VALIDATION_SPLIT}."
-    )
+    problem = validation_problem(event, VALIDATION_SPLIT)
+    assert problem is None, f"{what}: {problem}."
     x = event.get("x") or {}
     top = x.get("max")
     assert _number(top) and top <= 1.0 + 1e-6, (
