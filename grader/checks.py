@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,14 @@ def run_pytest(files: list[Path], rootdir: Path, ctx: CheckContext) -> tuple[int
 
 
 def run_checks(assignment: Assignment, ctx: CheckContext, include_hidden: bool = True) -> tuple[list[CheckResult], str]:
+    """Run the checks under the assignment's deadlines: `check_timeout_s` for each check
+    (all its requests and its own computation), `checks_timeout_s` for all of them."""
+    limits = assignment.limits
+    if ctx.check_timeout_s is None:
+        ctx.check_timeout_s = limits.check_timeout_s
+    if ctx.checks_deadline is None:
+        ctx.checks_timeout_s = limits.checks_timeout_s
+        ctx.checks_deadline = time.monotonic() + limits.checks_timeout_s
     files = [tf.path for tf in assignment.test_files if include_hidden or not tf.hidden]
     _, log = run_pytest(files, assignment.root, ctx)
     return score(assignment, ctx.outcomes, include_hidden), log

@@ -127,6 +127,25 @@ class _DropWatch:
         self._monitor.close(linger=0)
 
 
+def _kill_kernel(km: Any) -> None:  # an AsyncKernelManager
+    """SIGKILL the kernel's process, everything below it and its process group (found in
+    /proc while the kernel is alive: a child that called setsid() is still below it),
+    then let jupyter_client reap it and close its sockets. jupyter_client 8 has no
+    `kill_kernel`; `shutdown_kernel(now=True)` alone signals only the process group.
+    Sandboxed, the process is bubblewrap: the PID namespace dies with it."""
+    from . import proctree
+
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(getattr(provisioner, "process", None), "pid", None)
+    pgid = getattr(provisioner, "pgid", None)
+    if isinstance(pid, int):
+        proctree.kill_tree(pid, pgid if isinstance(pgid, int) else None)
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:
+        pass  # dead already; what jupyter_client could not tidy, __exit__ tries again
+
+
 class KernelSession:
     """A kernel for one notebook: start, bootstrap, run cells, answer requests, stop."""
 
@@ -468,13 +487,12 @@ class KernelSession:
         return self.limits.max_reply_mb * 2 + 1
 
     def kill(self) -> None:
+        """Kill the kernel now, whatever signals it ignores, with every process it started
+        (with or without a cgroup or the sandbox); checks then score 0."""
         self.dead = True
         assert self._client is not None
-        try:
-            if self._client.km is not None:
-                run_sync(self._client.km.kill_kernel)()
-        except Exception:
-            pass
+        if self._client.km is not None:
+            _kill_kernel(self._client.km)
         sandbox.destroy_cgroup(self._cgroup)
 
     # ------------------------------------------------------------------ witness channel

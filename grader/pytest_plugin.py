@@ -65,6 +65,12 @@ class CheckContext:
     data: Any  # object with .load(name)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)  # evidence of tampering, for a person to review
+    # Deadlines (grader.deadline): each check gets `check_timeout_s` from its start for
+    # all it asks and computes; all checks together end at `checks_deadline` (monotonic,
+    # `checks_timeout_s` after the first). None: no deadline (set by grader.checks).
+    check_timeout_s: float | None = None
+    checks_timeout_s: float | None = None
+    checks_deadline: float | None = None
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags and len(self.flags) < 50:
@@ -107,7 +113,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ),
     ):
         names = [long] if _option_taken(parser, short) else [short, long]
-        group.addoption(*names, **kwargs)  # type: ignore[arg-type]
+        group.addoption(*names, **kwargs)
 
 
 def _bundle_file(config: pytest.Config) -> Path | None:
@@ -181,11 +187,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"not graded in the {ctx.profile} profile"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Run the test function under its check's deadline (see grader.deadline)."""
+    ctx = item.config.stash.get(CONTEXT_KEY, None)
+    if ctx is None or (ctx.check_timeout_s is None and ctx.checks_deadline is None):
+        return (yield)
+    from . import deadline
+
+    with deadline.check(ctx.check_timeout_s, until=ctx.checks_deadline, total_s=ctx.checks_timeout_s):
+        return (yield)
+
+
 def _message(exc: BaseException) -> str:
-    from .errors import CheckError
+    from .errors import CheckFailure
 
     text = str(exc).strip()
-    if isinstance(exc, CheckError):
+    if isinstance(exc, CheckFailure):
         return text
     if isinstance(exc, AssertionError):
         # Only the author's message: never the test's source or its expected values.

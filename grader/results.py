@@ -3,8 +3,40 @@ and rendered by the reports. Nothing here talks to a kernel."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+# Caps on what one result row may hold. A result is stored whole in the gradebook (one
+# JSON row) and re-rendered on every run, so everything a notebook can make long is
+# clipped when a SubmissionResult is built (or read back): a row stays under about 1 MB
+# of text, whatever the notebook holds (5,000 answer markers once made a 100 MB row).
+MAX_MESSAGE_CHARS = 8_000  # one check's message (a report shows 4,000)
+MAX_ERROR_CHARS = 1_000
+MAX_EVENTS = 50
+MAX_EVENT_CHARS = 500
+MAX_FLAGS = 50
+MAX_FLAG_CHARS = 1_000
+MAX_CELL_ISSUES = 100
+MAX_EVALUE_CHARS = 2_000  # a report shows 1,000
+MAX_ANSWERS = 16  # assignments declare one or two
+MAX_ANSWER_CHARS = 32_000  # grader.answers records 20,000 and says so; a report shows 20,000
+MAX_ID_CHARS = 100  # an answer id, an exception's name
+MAX_NOTES = 20
+MAX_NOTE_CHARS = 300
+MAX_EXTRA_CHARS = 100_000  # `extra`, as JSON
+
+
+def clip_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, saying so; clipping twice changes nothing."""
+    if len(text) <= limit:
+        return text
+    note = f"… [clipped: {len(text):,} characters in all]"
+    return text[: max(limit - len(note), 0)] + note[:limit]
+
+
+def _clip_list(items: tuple[Any, ...], limit: int) -> tuple[tuple[Any, ...], int]:
+    return (items, 0) if len(items) <= limit else (items[:limit], len(items) - limit)
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,48 @@ class SubmissionResult:
     # what the profile changed for this run, one line each: data subsampled or
     # synthetic (with the data set's size), epochs capped from N to M
     profile_notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Clip everything a notebook can make long (see MAX_* above)."""
+        notes: list[str] = []
+        setattr_ = object.__setattr__  # frozen
+        if any(len(c.message) > MAX_MESSAGE_CHARS for c in self.checks):
+            setattr_(
+                self, "checks", tuple(replace(c, message=clip_text(c.message, MAX_MESSAGE_CHARS)) for c in self.checks)
+            )
+        issues, dropped = _clip_list(tuple(self.cell_issues), MAX_CELL_ISSUES)
+        if dropped:
+            notes.append(f"{dropped} more cell error(s) or time-out(s) were not stored")
+        if dropped or any(len(i.evalue) > MAX_EVALUE_CHARS or len(i.ename) > MAX_ID_CHARS for i in issues):
+            issues = tuple(
+                replace(i, ename=clip_text(i.ename, MAX_ID_CHARS), evalue=clip_text(i.evalue, MAX_EVALUE_CHARS))
+                for i in issues
+            )
+        setattr_(self, "cell_issues", issues)
+        answers, dropped = _clip_list(tuple(self.answers), MAX_ANSWERS)
+        if dropped:
+            notes.append(f"{dropped} more answer(s) were not stored (at most {MAX_ANSWERS})")
+        if dropped or any(len(a.text) > MAX_ANSWER_CHARS or len(a.id) > MAX_ID_CHARS for a in answers):
+            answers = tuple(
+                Answer(clip_text(a.id, MAX_ID_CHARS), clip_text(a.text, MAX_ANSWER_CHARS)) for a in answers
+            )
+        setattr_(self, "answers", answers)
+        flags, dropped = _clip_list(tuple(self.flags), MAX_FLAGS)
+        if dropped:
+            notes.append(f"{dropped} more flag(s) were not stored")
+        setattr_(self, "flags", tuple(clip_text(f, MAX_FLAG_CHARS) for f in flags))
+        setattr_(self, "profile_notes", tuple(clip_text(n, MAX_NOTE_CHARS) for n in self.profile_notes[:MAX_NOTES]))
+        if self.error is not None:
+            setattr_(self, "error", clip_text(self.error, MAX_ERROR_CHARS))
+        if self.extra:
+            size = len(json.dumps(self.extra, default=str))
+            if size > MAX_EXTRA_CHARS:
+                setattr_(self, "extra", {"clipped": f"{size:,} characters of extra data were not stored"})
+        events = tuple(clip_text(e, MAX_EVENT_CHARS) for e in self.events)
+        room = MAX_EVENTS - len(notes)
+        if len(events) > room:
+            events = (*events[: room - 1], f"{len(events) - room + 1} more event(s) were not stored")
+        setattr_(self, "events", (*events, *notes))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
