@@ -218,6 +218,11 @@ def _layer_step(layer: Mapping[str, Any]) -> Step | None:
     if not isinstance(kind, str) or not kind:
         return None
     kind = kind[:100]
+    qualname = layer.get("qualname")
+    if isinstance(qualname, str) and qualname and not qualname.startswith("keras."):
+        # A class of the notebook's own, whatever it is called, computes what its code
+        # says, not what Keras' layer of that name does: it is never that layer.
+        kind = f"{qualname[:100]} (not Keras' {kind})"
     config = layer.get("config")
     if not isinstance(config, Mapping):
         config = {}

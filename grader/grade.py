@@ -23,7 +23,7 @@ from .results import Answer, CellIssue, SubmissionResult, first_line
 from .source import grader_mentions
 from .spec import Assignment, Profile
 from .submissions import Submission
-from .trusted import Trusted
+from .trusted import Trusted, weights_problem
 from .witness import Notebook, answers
 
 
@@ -147,14 +147,45 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
 
 
 def _integrity_flags(handle: Notebook) -> list[str]:
-    """The grader's Keras wrappers that the notebook replaced: evidence for a person."""
+    """Evidence for a person, read once the checks are done: the grader's Keras wrappers
+    that the notebook replaced, classes of its own named like Keras' (an EarlyStopping
+    that is not Keras'), and fits that started from weights the trace cannot account
+    for (loaded, set by hand, or trained by an unseen fit)."""
+    flags: list[str] = []
     try:
         replaced = handle.integrity()
+        trace = handle.trace()
     except CheckError:
         return []  # the kernel is gone or would not say; the checks already report that
-    if not replaced:
-        return []
-    return [f"the notebook replaced what the grader watches in Keras: {', '.join(replaced[:10])}"]
+    if replaced:
+        flags.append(f"the notebook replaced what the grader watches in Keras: {', '.join(replaced[:10])}")
+    foreign: set[str] = set()
+    for event in trace:
+        if event.get("event") != "fit":
+            continue
+        for part in [*(event.get("layers") or []), *(event.get("callbacks") or [])]:
+            if not isinstance(part, dict):
+                continue
+            qualname, short = part.get("qualname"), part.get("class")
+            if isinstance(qualname, str) and qualname and not qualname.startswith("keras.") and short in KERAS_NAMES:
+                foreign.add(f"{qualname[:100]}")
+        problem = weights_problem(trace, event)
+        if problem is not None:
+            flags.append(f"the fit of model {str(event.get('model'))[:60]!r}: {problem}")
+    if foreign:
+        flags.append(
+            "classes of the notebook's own named like Keras' were used in training: " + ", ".join(sorted(foreign)[:10])
+        )
+    return flags[:20]
+
+
+# Keras classes whose names a notebook's own class might borrow (layers and callbacks the
+# exercises use); a look-alike is evidence for a person, never a point by itself.
+KERAS_NAMES = frozenset({
+    "Dense", "Dropout", "BatchNormalization", "Activation", "Flatten", "Reshape", "Conv2D", "MaxPooling2D",
+    "MaxPool2D", "InputLayer", "ReLU", "Softmax", "EarlyStopping", "ModelCheckpoint", "History",
+    "ReduceLROnPlateau", "LearningRateScheduler", "TensorBoard", "CSVLogger",
+})
 
 
 def _cell_issue(nb: Any, run: Any) -> CellIssue:

@@ -315,3 +315,45 @@ def validation_problem(event: dict[str, Any], expected: float = 0.2) -> str | No
     if abs(float(split) - expected) > 1e-9:
         return f"it was trained with validation_split={split:g}; use validation_split={expected:g}"
     return None
+
+
+def weights_problem(trace: list[dict[str, Any]], event: dict[str, Any]) -> str | None:
+    """Whether the weights a fit started from came from somewhere the trace does not show,
+    or None. They must be the weights the model had when it was compiled (a fresh model)
+    or when its previous fit ended; otherwise they were loaded from a file, set by hand
+    or trained by a fit the grader did not see. Digests are compared, never shapes."""
+    start = event.get("weights_digest_start")
+    uid = event.get("model_uid")
+    if not isinstance(start, str):
+        return None  # not built when fit started: Keras built it with fresh weights
+    last: str | None = None
+    for e in trace:
+        if e is event or (e.get("event") == "fit" and e.get("t") == event.get("t") and e.get("model_uid") == uid):
+            break
+        if e.get("model_uid") != uid:
+            continue
+        if e.get("event") == "compile" and isinstance(e.get("weights_digest"), str):
+            last = e["weights_digest"]
+        elif e.get("event") == "fit" and isinstance(e.get("weights_digest_end"), str):
+            last = e["weights_digest_end"]
+    if last is None or last == start:
+        return None
+    return (
+        "the model's weights changed between its compile (or its previous fit) and this fit: they were loaded "
+        "from a file, set by hand, or trained by a fit the grader did not see; train the model from its fresh "
+        "weights with model.fit"
+    )
+
+
+def continued_from(trace: list[dict[str, Any]], event: dict[str, Any]) -> dict[str, Any] | None:
+    """The earlier fit whose final weights this fit started from (one model trained on in
+    a second run, however it was renamed), or None."""
+    start = event.get("weights_digest_start")
+    if not isinstance(start, str):
+        return None
+    for e in trace:
+        if e is event or (e.get("event") == "fit" and e.get("t") == event.get("t")):
+            break
+        if e.get("event") == "fit" and e.get("weights_digest_end") == start:
+            return e
+    return None

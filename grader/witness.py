@@ -334,10 +334,19 @@ class Notebook:
     def compiled(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any] | None:
         """The compile settings that trained the model held by `name` (or `name[key]`):
         those in force when its last fit started, so that compiling again after training
-        does not count; its current ones when it was never fit. Same shape as the
+        does not count; its current ones when it was never fit. BadReply when a fit of it
+        started from weights the trace cannot account for (loaded, set, or trained by an
+        unseen fit: see grader.trusted.weights_problem). Same shape as the
         "compile" of `model()`, or None when it was never compiled."""
+        from .trusted import weights_problem
+
         desc = self.model(name, key, timeout=timeout)
-        fits = [e for e in self.trace("fit") if e.get("model_uid") == desc["uid"]]
+        trace = self.trace()
+        fits = [e for e in trace if e["event"] == "fit" and e.get("model_uid") == desc["uid"]]
+        for fit in fits:
+            problem = weights_problem(trace, fit)
+            if problem is not None:  # then these settings did not train it
+                raise BadReply(f"{_what(name, key)}: {problem}.")
         if fits and fits[-1].get("compile_at_fit") is not None:
             return validate_compile(fits[-1]["compile_at_fit"], _what(name, key))
         compiled: dict[str, Any] | None = desc["compile"]

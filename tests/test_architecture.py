@@ -193,3 +193,18 @@ def test_input_layers_are_not_steps() -> None:
     got = from_description(model(
         layer("InputLayer", 0), dense(512, "relu", 784), dense(10, "softmax", 512), input_shape=[None, 784]))
     assert got.text() == ORIGINAL
+
+
+def test_a_class_of_the_notebooks_own_is_never_the_keras_layer_of_its_name() -> None:
+    def network(qualname: str) -> Architecture:
+        bn = layer("BatchNormalization", 400, axis=-1, momentum=0.99)
+        bn["qualname"] = qualname
+        return from_description(model(
+            layer("Flatten", 0), dense(100, None, 784), bn, layer("ReLU", 0), dense(10, "softmax", 100),
+            input_shape=[None, 28, 28, 1], frozen=200))
+
+    keras_bn = network("keras.src.layers.normalization.batch_normalization.BatchNormalization")
+    own_bn = network("__main__.BatchNormalization")  # right name, right parameter count, normalises nothing
+    assert same(keras_bn, network("keras.layers.BatchNormalization"))
+    assert not same(own_bn, keras_bn)
+    assert "__main__.BatchNormalization (not Keras' BatchNormalization)" in own_bn.text()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import posixpath
 
 from grader import architecture
-from grader.trusted import training_data_problem
+from grader.trusted import training_data_problem, weights_problem
 
 EPOCHS = 50
 VALIDATION_SPLIT = 0.2
@@ -128,6 +128,8 @@ def _check_model(nb, history, run):
         f"run {run}: expected one hidden layer of 100 nodes, 784 -> Dense(100, relu) -> Dense(10, softmax) "
         f"(Flatten(input_shape=(28, 28)) makes the 784 inputs); found {arch.text(params=True)}."
     )
+    problem = weights_problem(nb.trace(), event)
+    assert problem is None, f"run {run}: {problem}."
     comp = _compile_for(nb, event)
     assert comp is not None, f"run {run}: the model was not compiled before fit."
     opt = comp.get("optimizer") or {}

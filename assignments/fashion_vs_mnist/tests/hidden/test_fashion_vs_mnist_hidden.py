@@ -36,7 +36,7 @@ import re
 import pytest
 
 from grader import architecture
-from grader.trusted import training_data_problem
+from grader.trusted import continued_from, training_data_problem, weights_problem
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 RUNS = ("mnist", "fashion")
@@ -197,6 +197,9 @@ def _setups_differ(a, b):
 def test_same_training_setup(nb):
     # What is graded is that both runs share one set-up (ASSIGNMENTS.md, revised 2026-12-01), not which one.
     trace = nb.trace()
+    for run in RUNS:
+        problem = weights_problem(trace, _fit(nb, run))
+        assert problem is None, f"the {TITLE[run]} run: {problem}."
     setups = {run: _setup(trace, _fit(nb, run)) for run in RUNS}
     unknown = [TITLE[run] for run in RUNS if "optimizer" not in setups[run]]
     assert not unknown, (
@@ -220,7 +223,12 @@ def test_same_training_setup(nb):
 def test_separate_models(nb):
     fits = {run: _fit(nb, run) for run in RUNS}
     m, f = fits["mnist"], fits["fashion"]
-    same = m.get("model_uid") == f.get("model_uid") and m.get("model") == f.get("model")
+    # The weights tell, whatever the model is called: the Fashion run started from the
+    # MNIST run's final weights (a renamed model is still the same model).
+    before = continued_from(nb.trace(), f)
+    same = (before is not None and before.get("t") == m.get("t") and before.get("model_uid") == m.get("model_uid")) or (
+        m.get("model_uid") == f.get("model_uid") and m.get("model") == f.get("model")
+    )
     assert not same, (
         "the Fashion-MNIST run trained the same model object as the MNIST run, so it started from the weights "
         "MNIST had learned. Build a fresh model for Fashion-MNIST (the same architecture, new weights) before "
