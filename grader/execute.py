@@ -23,7 +23,7 @@ from typing import Any
 import nbformat
 import zmq
 import zmq.asyncio
-from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
@@ -82,7 +82,7 @@ class _CappedClient(NotebookClient):
             return super(_CappedClient, self).output(outs, m, display_id, cell_index)
 
         if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # an output widget takes it
-            return store(msg) if self.budget.hooked(msg) else None
+            return store(msg) if self.budget.hooked(msg) else None  # type: ignore[no-untyped-call]
         return self.budget.output(outs, msg, cell_index, store, fresh=getattr(self, "clear_before_next_output", False))
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):  # type: ignore[no-untyped-def]
@@ -110,10 +110,10 @@ class _DropWatch:
     """Tells when zmq has cut a socket's connection, as it does for a message over
     MAXMSGSIZE; zmq does not reconnect after that, so the grader must."""
 
-    def __init__(self, socket: zmq.Socket) -> None:
+    def __init__(self, socket: zmq.Socket[Any]) -> None:
         address = f"inproc://grader-watch-{secrets.token_hex(8)}"
         socket.monitor(address, zmq.EVENT_DISCONNECTED)
-        self._monitor: zmq.Socket = zmq.Socket(socket.context, zmq.PAIR)  # blocking even on asyncio contexts
+        self._monitor: zmq.Socket[Any] = zmq.Socket(socket.context, zmq.PAIR)  # blocking even on asyncio contexts
         self._monitor.connect(address)
 
     def dropped(self) -> bool:
@@ -178,7 +178,7 @@ class KernelSession:
         self._ctx: Any = None
         self._kc: BlockingKernelClient | None = None
         self._log: Any = None
-        self._contexts: list[zmq.Context] = []
+        self._contexts: list[zmq.Context[Any]] = []
         self._cell_watch: _DropWatch | None = None
         self._answer_watch: _DropWatch | None = None
         self._answers_connected = False
@@ -275,7 +275,12 @@ class KernelSession:
             kernel_name="python3",
         )
         client.budget = OutputBudget(OutputLimits.from_kb(self.limits.max_output_kb))
-        client.create_kernel_manager = lambda: setattr(client, "km", make_km()) or client.km  # type: ignore[method-assign]
+
+        def create_kernel_manager() -> Any:
+            client.km = make_km()
+            return client.km
+
+        client.create_kernel_manager = create_kernel_manager  # type: ignore[method-assign]
         self._client = client
         start_env = dict(os.environ) if not self.sandboxed else {}
         start_env.update(env)
@@ -338,7 +343,7 @@ class KernelSession:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def _capped_context(self, kind: type[zmq.Context]) -> zmq.Context:
+    def _capped_context(self, kind: type[zmq.Context[Any]]) -> zmq.Context[Any]:
         """A zmq context whose sockets refuse any message over twice the answer cap
         (room for a full-size answer quoted inside JSON, plus a MB for headers).
 
@@ -450,7 +455,7 @@ class KernelSession:
         """Interrupt; if the kernel does not come back, kill it (checks then score 0)."""
         assert self._client is not None and self._client.km is not None
         try:
-            run_sync(self._client.km.interrupt_kernel)()
+            run_sync(self._client.km.interrupt_kernel)()  # type: ignore[arg-type]
         except Exception:
             pass
         try:
@@ -531,7 +536,7 @@ class KernelSession:
         if self.dead or self._client is None or self._client.km is None:
             return False
         try:
-            return bool(self._kc is not None and run_sync(self._client.km.is_alive)())
+            return bool(self._kc is not None and run_sync(self._client.km.is_alive)())  # type: ignore[arg-type]
         except Exception:
             return False
 
