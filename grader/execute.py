@@ -172,6 +172,9 @@ class KernelSession:
         self.extra_config = extra_config or {}
         self.python = python or sys.executable  # the kernel's interpreter (--kernel-python)
         self.events: list[str] = []
+        # Seals the kernel's record of the run (grader.kernel.protocol.seal); the witness
+        # checks every event against it. Made here, per kernel, never stored.
+        self.trace_key = secrets.token_bytes(32)
         self._tmp: Path | None = None
         self._cgroup: str | None = None
         self._client: _CappedClient | None = None
@@ -372,6 +375,7 @@ class KernelSession:
             synthetic=self.profile.synthetic,
             data_dir="/data" if self.sandboxed else (str(self.data_dir) if self.data_dir else None),
             extra=dict(self.extra_config),
+            trace_key=self.trace_key.hex(),
         )
         reply = self._execute_quiet(ship.bootstrap_code(config.to_json()), timeout=60)
         if reply.get("status") != "ok":

@@ -99,6 +99,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 execution = session.run_notebook(nb)
                 handle = Notebook(session, nb)
                 ctx = CheckContext(notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile))
+                handle.on_tamper = ctx.flag
                 # Started on the first trusted measure, one per submission, gone with it.
                 with Evaluator(data_dir=data_dir, limits=assignment.limits, sandboxed=opts.sandboxed) as evaluator:
                     handle.trusted = Trusted(

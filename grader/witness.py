@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import io
+import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -174,6 +177,8 @@ class Notebook:
         self.basis: set[str] = set()
         # Trusted evaluation of trained models (grader.trusted), where the run has it.
         self.trusted: Any = None
+        # Told when the kernel's record of its run fails its seals (the grader flags it).
+        self.on_tamper: Callable[[str], None] | None = None
 
     # -- values from the live kernel
     def _ask(self, payload: dict[str, Any], timeout: float | None = None) -> Any:
@@ -259,8 +264,48 @@ class Notebook:
         "evaluate", "predict", "to_categorical", "profile" (what the grader applied),
         "colab", "bootstrap_error". See the docstring of the grader.kernel package for fields.
         """
-        events = validate_trace(self.request("trace"))
+        events = validate_trace(self._unseal_trace(self.request("trace")))
         return [e for e in events if event is None or e["event"] == event]
+
+    # -- the seals on the trace (grader.kernel.protocol.seal)
+    def _unseal(self, item: Any, what: str) -> Any:
+        """One sealed event: its text, parsed, if its seal verifies; else the submission is
+        flagged and the check that asked fails (its testimony cannot be used)."""
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise BadReply(f"{what}: malformed record from the kernel")
+        text = item["text"]
+        key = getattr(self._channel, "trace_key", None)
+        if key and not hmac.compare_digest(str(item.get("seal", "")), protocol.seal(key, text)):
+            self._tampered("an event of the run's record does not carry the grader's seal (added or edited by "
+                           "the notebook, or a forged answer)")
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            raise BadReply(f"{what}: malformed record from the kernel") from None
+
+    def _unseal_trace(self, value: Any) -> list[Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("sealed"), list):
+            raise BadReply("the record of your notebook's run was malformed")
+        items = value["sealed"]
+        key = getattr(self._channel, "trace_key", None)
+        count_seal = protocol.seal(key, protocol.count_text(len(items))) if key else ""
+        count_ok = value.get("count") == len(items) and (
+            not key or hmac.compare_digest(str(value.get("count_seal", "")), count_seal)
+        )
+        if not count_ok:
+            self._tampered("the run's record came back with events missing or added")
+        events = [self._unseal(item, "the trace") for item in items]
+        if [e.get("seq") if isinstance(e, dict) else None for e in events] != list(range(len(events))):
+            self._tampered("the run's record came back out of order, or with events repeated or dropped")
+        return events
+
+    def _tampered(self, why: str) -> None:
+        if self.on_tamper is not None:
+            self.on_tamper(why)
+        raise BadReply(
+            f"the grader's record of your notebook's run was altered ({why}), so this check cannot use it; "
+            "an instructor will review the submission"
+        )
 
     # -- Keras: models, histories, checkpoints
     def model(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any]:
@@ -288,7 +333,7 @@ class Notebook:
         value = self.request("fit_for", timeout, name=name, path=_path(key))
         if value is None:
             return None
-        event = validate_event(value)
+        event = validate_event(self._unseal(value, what))
         if event["event"] != "fit":
             raise BadReply(f"{what}: malformed fit record from the kernel")
         return event

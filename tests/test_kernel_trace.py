@@ -27,7 +27,7 @@ def _clean() -> Any:
 def test_record_caps_the_trace_and_plain_makes_json() -> None:
     event = recorder.record("fit", model="m")
     event["later"] = 1  # completed after the fact
-    assert recorder.TRACE == [{"model": "m", "event": "fit", "t": event["t"], "later": 1}]
+    assert recorder.TRACE == [{"model": "m", "event": "fit", "t": event["t"], "seq": 0, "later": 1}]
     for _ in range(protocol.MAX_TRACE_EVENTS + 5):
         recorder.record("predict")
     assert len(recorder.TRACE) == protocol.MAX_TRACE_EVENTS

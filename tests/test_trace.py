@@ -395,7 +395,7 @@ def test_a_kernel_that_breaks_the_protocol_gives_bad_replies(traced: Any) -> Non
             traced.read_file("best.keras")
         with pytest.raises(BadReply, match="malformed integrity"):
             traced.integrity()
-        with pytest.raises(BadReply, match="malformed event"):
+        with pytest.raises(BadReply, match="malformed record"):
             traced.fit_for("hist")
     finally:
         session._execute_quiet("_w.OPS.update(_w._saved)\ndel _w\n", timeout=10)

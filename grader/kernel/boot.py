@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import colab, datasets, imports, keras_ops, keras_trace, server
+from . import colab, datasets, imports, keras_ops, keras_trace, recorder, server
 from .protocol import BootConfig
 
 ENTRY = "_grader_witness"
@@ -36,6 +36,8 @@ def _seeder(seed: int) -> tuple[imports.Hook, imports.Hook]:
 
 def install(raw: dict[str, Any]) -> None:
     config = BootConfig.from_json(raw)
+    recorder.set_key(bytes.fromhex(config.trace_key))
+    raw["trace_key"] = ""  # not left where the notebook looks first (it is in memory all the same)
     random.seed(config.seed)
     np.random.seed(config.seed)
     os.environ["PYTHONHASHSEED"] = str(config.seed)
@@ -54,5 +56,5 @@ def install(raw: dict[str, Any]) -> None:
 
     entry = types.ModuleType(ENTRY, "The grader's witness: answers the trusted side's questions.")
     entry.handle = server.handle  # type: ignore[attr-defined]
-    entry.config = config.to_json()  # type: ignore[attr-defined]
+    entry.config = {**config.to_json(), "trace_key": ""}  # type: ignore[attr-defined]
     sys.modules[ENTRY] = entry

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import codec, protocol, wrappers
+from . import codec, protocol, recorder, wrappers
 from .keras_describe import describe_model, is_history, is_model
 from .keras_trace import FIT_RESULTS, MAKERS
 from .protocol import Invalid, NoSuchName, TooBig
@@ -87,14 +87,14 @@ def op_fit_for(ns: Namespace, req: Request) -> Any:
     target = _history_dict(value, where)
     for event, hist in reversed(FIT_RESULTS):
         if value is hist or target is getattr(hist, "history", None):
-            return event
+            return recorder.sealed_event(event)
     for event, hist in reversed(FIT_RESULTS):
         h = getattr(hist, "history", None)
         try:
             if isinstance(h, dict) and set(h) == set(target) and all(
                 list(map(float, h[k])) == list(map(float, target[k])) for k in h
             ):
-                return event
+                return recorder.sealed_event(event)
         except Exception:
             continue
     return None

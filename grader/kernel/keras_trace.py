@@ -23,7 +23,7 @@ from .keras_describe import (
     shape_list,
     weights_digest,
 )
-from .recorder import describe_data, failed, fingerprint, last, name_of, plain, record, snake
+from .recorder import describe_data, failed, fingerprint, last, name_of, plain, record, seal, snake
 
 TC_MODULES = (
     "keras.src.utils.numerical_utils", "keras.src.utils", "keras.utils",
@@ -52,6 +52,7 @@ def _epoch_counter(event: dict[str, Any]) -> Any:
     class _GraderEpochCounter(base):  # type: ignore[misc]
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             event["epochs_run"] = int(event.get("epochs_run") or 0) + 1
+            seal(event)
 
     return _GraderEpochCounter()
 
@@ -67,6 +68,7 @@ def _coalesce(event: str, model: Any, **fields: Any) -> dict[str, Any]:
     if (prev is not None and prev.get("event") == event and prev.get("model_uid") == id(model)
             and all(prev.get(k) == v for k, v in fields.items() if k not in ("result", "output_shape"))):
         prev["calls"] = int(prev.get("calls", 1)) + 1
+        seal(prev)
         return prev
     return record(event, model=str(model.name)[:200], model_uid=id(model), calls=1, **fields)
 
@@ -183,6 +185,7 @@ def make_fit(orig: Callable[..., Any]) -> Callable[..., Any]:
                 event["weights_digest_end"] = weights_digest(self)
                 for cb, d in described:
                     after_callback(cb, d)
+                seal(event)
             raise
         finally:
             _in_fit[0] -= 1
@@ -195,6 +198,7 @@ def make_fit(orig: Callable[..., Any]) -> Callable[..., Any]:
                 _fit_done(event, self, history)
             except Exception as exc:
                 failed("fit-after", exc)
+            seal(event)
         return history
 
     return wrappers.make_like(fit, orig)
@@ -274,6 +278,7 @@ def make_to_categorical(orig: Callable[..., Any], via: str) -> Callable[..., Any
             if (prev is not None and prev.get("event") == "to_categorical" and prev.get("via") == via
                     and prev.get("caller") == caller):
                 prev["calls"] = int(prev.get("calls", 1)) + 1
+                seal(prev)
             else:
                 record("to_categorical", via=via, caller=str(caller)[:200], num_classes=plain(nc),
                        x=describe_data(x, stats=False), calls=1)

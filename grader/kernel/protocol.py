@@ -9,6 +9,7 @@ It needs numpy and the standard library, nothing else.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,6 +86,7 @@ class BootConfig:
     data_dir: str | None
     mime: str = WITNESS_MIME
     extra: dict[str, Any] = field(default_factory=dict)
+    trace_key: str = ""  # hex; seals the trace (see `seal`); "" when nothing checks it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +146,23 @@ def fingerprint(value: Any) -> dict[str, Any] | None:
         "max": top,
         "onehot": onehot,
     }
+
+
+def seal(key: bytes, text: str) -> str:
+    """The seal of one trace event's JSON text (HMAC-SHA256 under the session's key).
+
+    The kernel half seals every event as it records or completes it; the trusted side,
+    which made the key, accepts only events whose seal matches. An event appended to the
+    trace, edited in place, dropped or replayed by the notebook's code (or a forged
+    reply) does not verify, unless that code finds the key in its own process's memory:
+    testimony stays testimony (DESIGN §6), this only makes forging it take that much.
+    """
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def count_text(count: int) -> str:
+    """What the seal of a trace's length covers: a reply cannot be cut short unseen."""
+    return f"trace-count:{count}"
 
 
 def weights_digest(weights: list[Any]) -> str:

@@ -3,6 +3,7 @@ docstring for every event and field), and the helpers that make values plain."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -12,15 +13,50 @@ import numpy as np
 from . import protocol
 
 TRACE: list[dict[str, Any]] = []
+# What the trusted side reads: seq -> (the event's JSON text, its seal). TRACE holds the
+# live dicts our own code completes; each completion seals the event again.
+SEALED: dict[int, tuple[str, str]] = {}
+_key = [b""]
+
+
+def set_key(key: bytes) -> None:
+    _key[0] = key
 
 
 def record(event: str, **fields: Any) -> dict[str, Any]:
-    """Append one event; return it (the caller may complete it later)."""
+    """Append one event; return it (the caller may complete it later, then `seal` it)."""
     fields["event"] = event
     fields["t"] = round(time.time(), 3)
     if len(TRACE) < protocol.MAX_TRACE_EVENTS:
+        fields["seq"] = len(TRACE)
         TRACE.append(fields)
+        seal(fields)
     return fields
+
+
+def seal(event: dict[str, Any]) -> None:
+    """Seal the event as it is now (after our own code completed or counted it)."""
+    seq = event.get("seq")
+    if not isinstance(seq, int) or not 0 <= seq < protocol.MAX_TRACE_EVENTS:
+        return
+    try:
+        text = json.dumps(event, sort_keys=True, default=str)
+    except (TypeError, ValueError) as exc:
+        text = json.dumps({"event": "bootstrap_error", "seq": seq, "where": "seal", "error": repr(exc)[:300]})
+    SEALED[seq] = (text, protocol.seal(_key[0], text))
+
+
+def sealed() -> dict[str, Any]:
+    """The trace as the trusted side reads it: sealed texts in order, and a sealed count."""
+    items = [{"text": text, "seal": mac} for _, (text, mac) in sorted(SEALED.items())]
+    return {"sealed": items, "count": len(items), "count_seal": protocol.seal(_key[0], protocol.count_text(len(items)))}
+
+
+def sealed_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """One event as sealed (what fit_for answers), or None."""
+    seq = event.get("seq")
+    entry = SEALED.get(seq) if isinstance(seq, int) else None
+    return None if entry is None else {"text": entry[0], "seal": entry[1]}
 
 
 def last() -> dict[str, Any] | None:
@@ -30,6 +66,7 @@ def last() -> dict[str, Any] | None:
 def reset() -> None:
     """Forget every event (the host's unit tests; the kernel never calls it)."""
     TRACE.clear()
+    SEALED.clear()
 
 
 def failed(where: str, exc: BaseException) -> None:

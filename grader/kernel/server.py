@@ -100,7 +100,7 @@ def op_call(ns: dict[str, Any], req: dict[str, Any]) -> Any:
 
 
 def op_trace(ns: dict[str, Any], req: dict[str, Any]) -> Any:
-    return list(recorder.TRACE)
+    return recorder.sealed()
 
 
 class Reply:
