@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import proctree, sandbox, scratch, similarity
+from . import proctree, progress, sandbox, scratch, similarity
 from .errors import UsageError
 from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
@@ -111,11 +111,14 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         if todo:
             # One line, before anything is graded, when the kernels' Python cannot run these notebooks.
             check_kernel_python(kernel_python(opts.kernel_python), assignment.requires)
+        events = progress.events_of(say)  # counts, students in flight, ETA (grader/progress.py)
+        events.begin(len(todo) + len(unreadable), skipped=len(skipped), workers=opts.workers, label=assignment.name)
         for sub in unreadable:
             result = error_result(assignment, sub, gopts, sub.error or "unreadable")
             book.record(result, run_id, replace=opts.regrade)
             graded.append(result)
             say(f"  {sub.student}: not graded: {sub.error}")
+            events.finished(sub.student, ok=False)
         if skipped:
             say(f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)")
         for result in _schedule(assignment, todo, gopts, opts, say):
@@ -187,6 +190,7 @@ def _schedule(
                 )
                 log.close()
                 running[proc] = (sub, job, time.monotonic())
+                progress.events_of(say).started(sub.student)
             time.sleep(0.05)
             for proc in list(running):
                 sub, job, t0 = running[proc]
@@ -205,6 +209,7 @@ def _schedule(
                     result = _read_result(assignment, sub, gopts, job, rc)
                 del running[proc]
                 say(_line(result))
+                progress.events_of(say).finished(sub.student, ok=result.error is None)
                 yield result
     finally:
         for proc in running:

@@ -78,7 +78,10 @@ def cmd_grade(argv: list[str]) -> int:
         kernel_python=kernel_python(args.kernel_python) if args.kernel_python else None,
     )
     print(f"grading {assignment.name} (v{assignment.version}, profile {profile}) from {args.submissions}")
-    summary = run(assignment, args.submissions, opts)
+    from .progress import presenter_for
+
+    with presenter_for() as say:  # a live bar on a terminal, plain lines otherwise (grader/progress.py)
+        summary = run(assignment, args.submissions, opts, say)
     ctx = _report_context(assignment, profile, sandboxed, ignored=summary.ignored)
     out_dir = opts.reports_dir / assignment.name
     from .gradebook import Gradebook
@@ -101,7 +104,8 @@ def _ignored_clause(ignored: list[str], show: int = 5) -> str:
     if not ignored:
         return ""
     names = ", ".join(ignored[:show]) + (f" and {len(ignored) - show} more" if len(ignored) > show else "")
-    return f", ignored {len(ignored)} file{'s' if len(ignored) != 1 else ''} that are not submissions ({names})"
+    what = "file that is not a submission" if len(ignored) == 1 else "files that are not submissions"
+    return f", ignored {len(ignored)} {what} ({names})"
 
 
 def _report_context(assignment, profile: str, sandboxed: bool, ignored: list[str] | None = None):  # type: ignore[no-untyped-def]
