@@ -326,17 +326,25 @@ def weights_problem(trace: list[dict[str, Any]], event: dict[str, Any]) -> str |
     uid = event.get("model_uid")
     if not isinstance(start, str):
         return None  # not built when fit started: Keras built it with fresh weights
-    last: str | None = None
+    # Before its first traced fit, a model's weights are those of its FIRST compile: a
+    # compile again after training outside the trace must not make them look fresh.
+    first_compile: str | None = None
+    last_fit_end: str | None = None
     for e in trace:
         if e is event or (e.get("event") == "fit" and e.get("t") == event.get("t") and e.get("model_uid") == uid):
             break
         if e.get("model_uid") != uid:
             continue
-        if e.get("event") == "compile" and isinstance(e.get("weights_digest"), str):
-            last = e["weights_digest"]
+        if e.get("model") != event.get("model"):
+            # another model object that Python gave the same id after the first was freed
+            first_compile, last_fit_end = None, None
+            continue
+        if e.get("event") == "compile" and isinstance(e.get("weights_digest"), str) and first_compile is None:
+            first_compile = e["weights_digest"]
         elif e.get("event") == "fit" and isinstance(e.get("weights_digest_end"), str):
-            last = e["weights_digest_end"]
-    if last is None or last == start:
+            last_fit_end = e["weights_digest_end"]
+    expected = last_fit_end if last_fit_end is not None else first_compile
+    if expected is None or expected == start:
         return None
     return (
         "the model's weights changed between its compile (or its previous fit) and this fit: they were loaded "

@@ -83,58 +83,7 @@ WORKER_RSS_SLACK_MB = 256
 # (attack, aspect) -> the gap, for an xfail(strict=True). Aspects: "score" (earns more than
 # its control), "flag" (not flagged for review), "report", "row", "check_time", "worker_rss".
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("untraced_fit_then_refit", "score"): (
-        "sparse_labels: the one-hot training ran through the real fit (read from the tracer's closure cell) and "
-        "left no fit event; test_no_one_hot_encoding (+3) sees only the recorded refit on integer labels and "
-        "test_model_compiled_with_sparse_loss (+2) reads nb.compiled(), that refit's compile_at_fit. Nothing "
-        "compares the refit's weights_digest_start with the weights_digest of the model's first compile event"
-    ),
-    ("untraced_fit_then_refit", "flag"): (
-        "no check compares a fit's weights_digest_start with the weights_digest its model had when compiled, so "
-        "training outside the trace (weights that came from elsewhere) is not flagged"
-    ),
-    ("pretrained_weights", "score"): (
-        "dropout_rates test_compile_settings (+3) reads nb.compiled(), the SGD() compile in force at the recorded "
-        "fit; the Adam pre-training is recorded on other models, and the weights loaded from the file before the "
-        "fit (weights_digest_start != the compile event's weights_digest) are never compared"
-    ),
-    ("pretrained_weights", "flag"): (
-        "no check compares a fit's weights_digest_start with the weights_digest its model had when compiled, so "
-        "weights loaded from a file before the graded fit are not flagged"
-    ),
-    ("fake_early_stopping", "flag"): (
-        "callbacks test_early_stopping_run2_config refuses __main__.EarlyStopping by its qualname (no point "
-        "gained), but a foreign class among a fit's callbacks is not flagged: no check calls the flag for it"
-    ),
-    ("fake_batchnorm", "score"): (
-        "bn_vs_dropout test_bn_model_architecture (+4) reads layer kinds from the short class names of "
-        "nb.model() (grader.architecture.from_description uses layer['class']), so a Layer subclass named "
-        "BatchNormalization counts; only test_bn_parameter_counts looks at the qualname"
-    ),
-    ("predictions_from_labels", "score"): (
-        "cnn_mistakes test_false_predictions_listed (+4) finds the false predictions from the notebook's own "
-        "`predictions`: with predictions = t_test there are none and the empty list is complete; only "
-        "test_predictions_from_model (-1) compares them with the trusted model's predictions"
-    ),
-    ("forged_fit_event", "score"): (
-        "cnn_mistakes test_training_setup (+1) takes batch_size from the last 'fit' event of nb.trace() for "
-        "the model (testimony); a copy appended to the trace list found through gc is that last event"
-    ),
-    ("pre_execute_forger", "score"): (
-        "IPython fires pre_execute for silent executions too: the hook reads the request from run_cell_async's "
-        "frame (raw_cell) and publishes a forged trace answer before the witness, which the channel accepts; "
-        "cnn_mistakes test_training_setup (+1) then reads batch_size=50 (testimony)"
-    ),
-    ("forged_evaluate_events", "score"): (
-        "fashion_vs_mnist test_test_accuracies_from_evaluate (+2): with both histories kept as dicts "
-        "nb.trusted.run cannot reach the models, so _accuracies_from_trace compares test_acc_* with the trace's "
-        "'evaluate' events (testimony); events appended through gc carry the typed accuracies"
-    ),
-    ("renamed_model", "score"): (
-        "fashion_vs_mnist test_separate_models (+1) calls the two fits one model only when model_uid AND the "
-        "Keras name are equal; renaming the model between the fits defeats it (the Fashion fit's "
-        "weights_digest_start equals the MNIST fit's weights_digest_end, unchecked)"
-    ),
+    # empty: every attack of the suite is held to its control and flagged where it must be
 }
 
 ASPECTS = ("score", "flag", "report", "row", "check_time", "worker_rss")

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from grader import architecture
-from grader.trusted import training_data_problem
+from grader.trusted import training_data_problem, weights_problem
 
 
 def _calls_named(source: str, name: str) -> int:
@@ -73,6 +73,12 @@ def test_no_one_hot_encoding(nb):
         "code). The exercise trains without one-hot encoding: remove every use of to_categorical, also one "
         "that only prints an example."
     )
+    # Training the record does not show (weights that came from elsewhere) cannot be shown
+    # to be free of one-hot labels.
+    trace = nb.trace()
+    for event in fits:
+        problem = weights_problem(trace, event)
+        assert problem is None, f"`model`: {problem}, so the grader cannot tell which labels trained it."
     # The labels fit received, identified by content: one-hot rows however they were made.
     onehot = [e for e in fits if isinstance(e.get("y_fp"), dict) and e["y_fp"].get("onehot")]
     assert not onehot, (
