@@ -122,6 +122,11 @@ def _read_cells(nb: nbformat.NotebookNode) -> tuple[list[tuple[int, str]], list[
     return read, unread
 
 
+def python_cells(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """(cell, Python text) of every code cell within the caps; magic lines blanked."""
+    return _read_cells(nb)[0]
+
+
 def unread_cells(nb: nbformat.NotebookNode) -> list[Unread]:
     """The code cells too large for the grader to read (see MAX_CELL_CHARS)."""
     return _read_cells(nb)[1]

@@ -400,7 +400,15 @@ class Notebook:
     # -- facts from the executed notebook (trusted copies: outputs captured by the grader)
     @property
     def code(self) -> str:
-        return "\n\n".join(c.source for c in self._nb.cells if c.cell_type == "code")
+        """The notebook's Python code as the grader reads it: its code cells joined, magic
+        and shell lines blanked, without the cells that are not Python (`%%bash`,
+        `%%writefile data.csv`) or are over the caps of grader.source (see `unread`)."""
+        return "\n\n".join(text for _, text in notebook_source.python_cells(self._nb))
+
+    @property
+    def unread(self) -> list[str]:
+        """The code cells too large for the grader to read, one line each (cell and why)."""
+        return [f"cell {u.cell}: {u.reason}" for u in notebook_source.unread_cells(self._nb)]
 
     def function_source(self, name: str) -> str | None:
         """Source of the last `def name` in the notebook's code cells (parsed here)."""

@@ -66,6 +66,10 @@ def test_no_one_hot_encoding(nb):
         "no model.fit was recorded: the notebook did not train the model, so there is no training without "
         "one-hot labels to grade."
     )
+    assert not nb.unread, (
+        f"the grader could not read part of the notebook's code to look for to_categorical ({nb.unread[0]}); "
+        "keep code cells to a normal size."
+    )
     recorded = sum(int(e.get("calls") or 1) for e in _events(nb, "to_categorical"))
     written = _calls_named(nb.code, "to_categorical")
     assert recorded == 0 and written == 0, (
