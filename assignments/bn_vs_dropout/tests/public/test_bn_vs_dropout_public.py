@@ -8,7 +8,7 @@ Contract (see the notebook):
   history_dropout, history_bn   the History each fit returned (or its .history dict)
   comparison        {'dropout': {...}, 'bn': {...}}, each with the final-epoch loss,
                     val_loss, accuracy and val_accuracy of that model's history
-  a markdown cell tagged answer:bn_vs_dropout
+  a markdown cell marked answer:bn_vs_dropout
 
 Both models: SGD(), sparse_categorical_crossentropy, metrics=['accuracy'], epochs=50,
 validation_split=0.2, the same inputs scaled by / 255.0. The grader may run fewer epochs
@@ -231,12 +231,14 @@ def test_comparison_matches_histories(nb, credit):
 
 def test_answer_bn_vs_dropout_written(nb):
     # Graded by a person (the report shows it with a pending score); this point is for
-    # having written something in the tagged cell.
+    # having written something in the marked cell.
     text = nb.answer("bn_vs_dropout")
     assert text is not None, (
-        "the markdown cell tagged answer:bn_vs_dropout is missing; keep the cell of the starter notebook"
-        " (with its tag) and write your answer in it."
+        "the answer cell marked answer:bn_vs_dropout is missing "
+        "(its tag, or the line <!-- answer:bn_vs_dropout --> of the starter); "
+        "keep the cell of the starter notebook"
+        " (with its marker) and write your answer in it."
     )
     assert text.strip(), (
-        "the answer cell (tagged answer:bn_vs_dropout) is empty: compare the two models and explain the difference."
+        "the answer cell (marked answer:bn_vs_dropout) is empty: compare the two models and explain the difference."
     )

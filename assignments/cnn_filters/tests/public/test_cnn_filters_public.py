@@ -169,12 +169,14 @@ def test_scores_and_best_defined(nb):
 
 def test_answer_best_filter_written(nb):
     # The answer is graded by a person (the report shows it with a pending score).
-    # This check only gives the point for having written something in the tagged cell.
+    # This check only gives the point for having written something in the marked cell.
     text = nb.answer("best_filter")
     assert text is not None, (
-        "the markdown cell tagged answer:best_filter is missing; keep the cell of the starter"
-        " notebook (with its tag) and write your answer in it."
+        "the answer cell marked answer:best_filter is missing "
+        "(its tag, or the line <!-- answer:best_filter --> of the starter); "
+        "keep the cell of the starter"
+        " notebook (with its marker) and write your answer in it."
     )
     assert text.strip(), (
-        "the answer cell (tagged answer:best_filter) is empty: explain why your best filters win."
+        "the answer cell (marked answer:best_filter) is empty: explain why your best filters win."
     )

@@ -5,7 +5,7 @@ Contract (see the notebook):
                       model and the History its fit returned (or its .history dict)
   overfit_gap         dict rate -> val_loss[-1] - loss[-1] of that rate's history
   least_overfit_rate  the rate with the smallest gap
-  a markdown cell tagged answer:dropout
+  a markdown cell marked answer:dropout
 
 Each model: Flatten(input_shape=(28, 28, 1)) -> Dense(100, relu) -> Dropout(rate) ->
 Dense(10, softmax), compiled with SGD(), sparse_categorical_crossentropy and
@@ -204,10 +204,12 @@ def test_least_overfit_rate(nb):
 
 def test_answer_dropout_written(nb):
     # Graded by a person (the report shows it with a pending score); this point is for
-    # having written something in the tagged cell.
+    # having written something in the marked cell.
     text = nb.answer("dropout")
     assert text is not None, (
-        "the markdown cell tagged answer:dropout is missing; keep the cell of the starter notebook"
-        " (with its tag) and write your answer in it."
+        "the answer cell marked answer:dropout is missing "
+        "(its tag, or the line <!-- answer:dropout --> of the starter); "
+        "keep the cell of the starter notebook"
+        " (with its marker) and write your answer in it."
     )
-    assert text.strip(), "the answer cell (tagged answer:dropout) is empty: explain which rate overfits least and why."
+    assert text.strip(), "the answer cell (marked answer:dropout) is empty: explain which rate overfits least and why."

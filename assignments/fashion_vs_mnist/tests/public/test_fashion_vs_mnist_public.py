@@ -11,7 +11,7 @@ Contract (see the notebook):
   history_mnist, history_fashion      what each fit returned (History or its dict)
   test_acc_mnist, test_acc_fashion    model.evaluate(x_test, t_test)[1] of each, in [0, 1]
   overfit_gap_mnist, overfit_gap_fashion   val_loss[-1] - loss[-1] of each run's history
-  a markdown answer tagged answer:loss_vs_accuracy
+  a markdown answer marked answer:loss_vs_accuracy
 """
 
 from __future__ import annotations
@@ -70,13 +70,15 @@ def test_overfit_gaps_are_numbers(nb):
 
 def test_answer_loss_vs_accuracy_written(nb):
     # The answer is graded by a person (the report shows it with a pending score).
-    # This check only gives the point for having written something in the tagged cell.
+    # This check only gives the point for having written something in the marked cell.
     text = nb.answer("loss_vs_accuracy")
     assert text is not None, (
-        "the markdown cell tagged answer:loss_vs_accuracy is missing; keep the cell of the starter notebook "
-        "(with its tag) and write your answer in it."
+        "the answer cell marked answer:loss_vs_accuracy is missing "
+        "(its tag, or the line <!-- answer:loss_vs_accuracy --> of the starter); "
+        "keep the cell of the starter notebook "
+        "(with its marker) and write your answer in it."
     )
     assert text.strip(), (
-        "the answer cell (tagged answer:loss_vs_accuracy) is empty: compare the two runs and explain why the "
+        "the answer cell (marked answer:loss_vs_accuracy) is empty: compare the two runs and explain why the "
         "validation loss can rise while the accuracy stays flat."
     )
