@@ -27,20 +27,13 @@ import numpy as np
 from . import deadline as check_deadline
 from . import sandbox, scratch, syscalls
 from .errors import CheckTimeout, EvaluationRefused, EvaluatorFailed
+from .execute import KERNEL_ENV
 from .spec import Limits
 
 START_TIMEOUT_S = 120.0  # importing TensorFlow on a loaded 2-core runner
 SERVER_FILE = "evaluator_server.py"
-ENV = {
-    "LANG": "C.UTF-8",
-    "PYTHONNOUSERSITE": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-    "OMP_NUM_THREADS": "2",
-    "KERAS_BACKEND": "tensorflow",
-}
+# A kernel's environment (quiet TensorFlow, no user site), without the notebook's plots.
+ENV = {**{k: v for k, v in KERNEL_ENV.items() if k != "MPLBACKEND"}, "KERAS_BACKEND": "tensorflow"}
 
 
 @dataclass(frozen=True)
