@@ -13,6 +13,7 @@ change in cost and a change in verdict show side by side.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -45,16 +46,14 @@ def grade(code: Path, name: str, subs: Path, profile: str, work: Path) -> tuple[
     )
     seconds = time.perf_counter() - t0
     scores: dict[str, float] = {}
-    csv = reports / name / "scores.csv"
-    if csv.is_file():
-        lines = csv.read_text(encoding="utf-8").splitlines()
-        head = lines[0].split(",")
-        for line in lines[1:]:
-            row = dict(zip(head, line.split(","), strict=False))
-            try:
-                scores[row["student"]] = float(row["total"])
-            except (KeyError, ValueError):
-                pass
+    table = reports / name / "scores.csv"
+    if table.is_file():
+        with open(table, encoding="utf-8-sig", newline="") as f:  # the export starts with a BOM for Excel
+            for row in csv.DictReader(f):
+                try:
+                    scores[row["student"]] = float(row["total"])
+                except (KeyError, ValueError):
+                    pass
     return seconds, scores
 
 
