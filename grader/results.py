@@ -14,7 +14,12 @@ from typing import Any
 # of text, whatever the notebook holds (5,000 answer markers once made a 100 MB row).
 # one check's message (a report shows 4,000); GRADER_MAX_MESSAGE_CHARS raises it for the
 # project's hostile suites, whose zero-point probe check hands over what an attack found
-MAX_MESSAGE_CHARS = int(os.environ.get("GRADER_MAX_MESSAGE_CHARS", "8000"))
+MAX_MESSAGE_CHARS = 8_000
+
+
+def max_message_chars() -> int:
+    """MAX_MESSAGE_CHARS, or GRADER_MAX_MESSAGE_CHARS where the environment sets it."""
+    return int(os.environ.get("GRADER_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS))
 MAX_ERROR_CHARS = 1_000
 MAX_EVENTS = 50
 MAX_EVENT_CHARS = 500
@@ -118,9 +123,10 @@ class SubmissionResult:
         """Clip everything a notebook can make long (see MAX_* above)."""
         notes: list[str] = []
         setattr_ = object.__setattr__  # frozen
-        if any(len(c.message) > MAX_MESSAGE_CHARS for c in self.checks):
+        cap = max_message_chars()
+        if any(len(c.message) > cap for c in self.checks):
             setattr_(
-                self, "checks", tuple(replace(c, message=clip_text(c.message, MAX_MESSAGE_CHARS)) for c in self.checks)
+                self, "checks", tuple(replace(c, message=clip_text(c.message, cap)) for c in self.checks)
             )
         issues, dropped = _clip_list(tuple(self.cell_issues), MAX_CELL_ISSUES)
         if dropped:

@@ -296,12 +296,20 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
         for s in listeners:
             s.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
-    with Gradebook(root / "gradebook.sqlite") as book:
-        results = {r.student: r for r in book.latest("conv2d_simple")}
-    with Gradebook(root / "alone.sqlite") as book:
-        (alone_result,) = book.latest("conv2d_simple")
-    with Gradebook(root / "neighbour.sqlite") as book:
-        neighbour = {r.student: r for r in book.latest("conv2d_simple")}
+    saved = os.environ.get("GRADER_MAX_MESSAGE_CHARS")
+    os.environ["GRADER_MAX_MESSAGE_CHARS"] = env["GRADER_MAX_MESSAGE_CHARS"]  # results are clipped when read too
+    try:
+        with Gradebook(root / "gradebook.sqlite") as book:
+            results = {r.student: r for r in book.latest("conv2d_simple")}
+        with Gradebook(root / "alone.sqlite") as book:
+            (alone_result,) = book.latest("conv2d_simple")
+        with Gradebook(root / "neighbour.sqlite") as book:
+            neighbour = {r.student: r for r in book.latest("conv2d_simple")}
+    finally:
+        if saved is None:
+            os.environ.pop("GRADER_MAX_MESSAGE_CHARS", None)
+        else:
+            os.environ["GRADER_MAX_MESSAGE_CHARS"] = saved
     points = tomllib.loads((assignment / "assignment.toml").read_text(encoding="utf-8"))["points"]
     return HostileRun(
         root=root,
