@@ -96,12 +96,17 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
                 seed=opts.seed,
                 python=opts.kernel_python,
             ) as session:
-                execution = session.run_notebook(nb)
-                handle = Notebook(session, nb)
-                ctx = CheckContext(notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile))
-                handle.on_tamper = ctx.flag
-                # Started on the first trusted measure, one per submission, gone with it.
+                # One per submission, gone with it. Where the checks measure models, it
+                # starts now and imports Keras while the notebook runs; else on first use.
                 with Evaluator(data_dir=data_dir, limits=assignment.limits, sandboxed=opts.sandboxed) as evaluator:
+                    if assignment.measures_models:
+                        evaluator.start()
+                    execution = session.run_notebook(nb)
+                    handle = Notebook(session, nb)
+                    ctx = CheckContext(
+                        notebook=handle, profile=profile.name, seed=opts.seed, data=_Data(store, profile)
+                    )
+                    handle.on_tamper = ctx.flag
                     handle.trusted = Trusted(
                         handle, evaluator, ctx.data, list(assignment.datasets), ctx.flag, handle.basis.add
                     )

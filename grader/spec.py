@@ -97,6 +97,12 @@ class Assignment:
     def max_points(self) -> float:
         return sum(self.points.values())
 
+    @property
+    def measures_models(self) -> bool:
+        """Whether its checks measure trained models on the trusted side (`nb.trusted`):
+        then the grader starts the evaluator early, while the notebook runs."""
+        return any("nb.trusted" in tf.path.read_text(encoding="utf-8", errors="replace") for tf in self.test_files)
+
     def is_hidden(self, test: str) -> bool:
         return any(test in tf.tests and tf.hidden for tf in self.test_files)
 
