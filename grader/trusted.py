@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .errors import BadReply, EvaluationRefused, EvaluatorFailed
 from .evaluator import DataSplit, Evaluation, Evaluator, ModelArtefact
 from .kernel.protocol import RAW_MAX, fingerprint, weights_digest
@@ -46,6 +44,26 @@ class RunData:
     validated_on: str  # for messages: "validation_split=0.2", "the mnist test set (validation_data)", ...
     scale: float
     onehot_labels: bool
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """A History's fit as the trusted side sees it: its event, the data it used, and its
+    model's artefacts (None for a plain dict) and whether they are as that fit left them."""
+
+    what: str
+    event: dict[str, Any]
+    data: RunData
+    artefact: ModelArtefact | None
+    as_fitted: bool
+
+
+def _label(name: str, key: Any) -> str:
+    return f"`{name}`" if key is None else f"`{name}[{key!r}]`"
+
+
+def _artefact(exported: dict[str, Any], label: str) -> ModelArtefact:
+    return ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=label)
 
 
 class Trusted:
@@ -134,11 +152,7 @@ class Trusted:
     def model(self, name: str, key: Any = None, *, on: DataSplit, predictions: bool = False) -> Evaluation:
         """Measure the Keras model held by global `name` (or `name[key]`; a History stands
         for the model it trained) on the grader's copy of `on`."""
-        exported = self._export(name, key)
-        label = f"`{name}`" if key is None else f"`{name}[{key!r}]`"
-        return self._evaluate(
-            ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=label), on, predictions
-        )
+        return self._evaluate(_artefact(self._export(name, key), _label(name, key)), on, predictions)
 
     def checkpoint(self, path: str, *, on: DataSplit, model: str | None = None) -> Evaluation:
         """Measure the checkpoint file at `path` (in the notebook's folder). A weights-only
@@ -159,83 +173,78 @@ class Trusted:
         return exported
 
     # ------------------------------------------------------------------ runs, bound to their models
+    def _fitted(self, history: str, key: Any) -> _Fitted | None:
+        """The fit that returned `history` and its model's artefacts, or None (no traced fit)."""
+        from .witness import NO_KEY
+
+        event = self._nb.fit_for(history, NO_KEY if key is None else key)
+        if event is None:
+            return None
+        what = _label(history, key)
+        try:
+            exported = self._export(history, key)
+        except BadReply:
+            return _Fitted(what, event, self.run_data(event), None, False)  # a plain dict: no model
+        as_fitted = weights_digest(list(exported["weights"])) == event.get("weights_digest_end")
+        return _Fitted(what, event, self.run_data(event), _artefact(exported, what), as_fitted)
+
     def run(self, history: str, key: Any = None, *, split: str = "validation", predictions: bool = False) -> Evaluation:
         """Measure the model a run trained (the History held by `history`, or
         `history[key]`) on the run's own validation data (`split="validation"`: the
         validation_split tail or the validation_data it was given) or on the test set
         of the data set it trained on (`split="test"`).
 
-        Before that, the History is bound to its model: when the model is still as that
-        fit left it, its trusted loss on the validation data must be the History's last
-        val_loss (the best one when EarlyStopping restored the best weights); if not,
-        the submission is flagged and the check fails with the mismatch.
+        Before that, the History is bound to its model (see `bind`): a mismatch flags the
+        submission and fails the check.
         """
-        from .witness import NO_KEY
-
-        k = NO_KEY if key is None else key
-        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
-        event = self._nb.fit_for(history, k)
-        if event is None:
-            raise BadReply(f"{what} is not the History of a fit call in this notebook.")
-        data = self.run_data(event)
-        try:
-            exported = self._export(history, key)
-        except BadReply:
+        if split not in ("validation", "test"):
+            raise ValueError(f"split must be 'validation' or 'test', not {split!r}")
+        run = self._fitted(history, key)
+        if run is None:
+            raise BadReply(f"{_label(history, key)} is not the History of a fit call in this notebook.")
+        if run.artefact is None:
             raise BadReply(
-                f"{what} is a plain dict: the grader measures the model a run trained through the History "
+                f"{run.what} is a plain dict: the grader measures the model a run trained through the History "
                 "fit returned; keep that History (history = model.fit(...))."
-            ) from None
-        artefact = ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=what)
-        still_as_fitted = weights_digest(list(exported["weights"])) == event.get("weights_digest_end")
-        checked: Evaluation | None = None
-        if data.validation is not None and still_as_fitted:
-            checked = self._evaluate(artefact, data.validation, predictions and split == "validation")
-            self._bind(what, self._nb.history(history, k), event, data, checked)
+            )
+        checked = self._bound(history, key, run, predictions and split == "validation")
+        data = run.data
         if split == "validation":
             if data.validation is None:
                 raise BadReply(
-                    f"the grader cannot tell which data {what}'s run validated on ({data.validated_on}): "
+                    f"the grader cannot tell which data {run.what}'s run validated on ({data.validated_on}): "
                     "validate with validation_split on the training set the data set's load_data() returned"
                 )
-            return checked or self._evaluate(artefact, data.validation, predictions)
-        if split != "test":
-            raise ValueError(f"split must be 'validation' or 'test', not {split!r}")
+            return checked or self._evaluate(run.artefact, data.validation, predictions)
         dataset = data.trained_on.split()[0] if data.trained_on else (self._datasets[0] if self._datasets else "")
-        return self._evaluate(artefact, DataSplit(dataset, "test", scale=data.scale), predictions)
+        return self._evaluate(run.artefact, DataSplit(dataset, "test", scale=data.scale), predictions)
 
     def changed_since_fit(self, history: str, key: Any = None) -> bool:
         """Whether the model a run trained is no longer as that fit left it (trained again,
         weights loaded or set since): then measuring it says nothing about that run."""
-        from .witness import NO_KEY
-
-        event = self._nb.fit_for(history, NO_KEY if key is None else key)
-        if event is None:
-            return False
-        try:
-            exported = self._export(history, key)
-        except BadReply:
-            return False  # no model to compare (a plain dict): `run` says so
-        return weights_digest(list(exported["weights"])) != event.get("weights_digest_end")
+        run = self._fitted(history, key)
+        return run is not None and run.artefact is not None and not run.as_fitted
 
     def bind(self, history: str, key: Any = None) -> None:
-        """Bind a History to its model where that can be done (see `run`): nothing when
-        it is a plain dict or its model changed since; BadReply (and a flag) on a mismatch."""
+        """Bind a History to its model where that can be done: when the model is still as
+        that fit left it, its trusted loss on the run's validation data must be the
+        History's last val_loss (the best one when EarlyStopping restored the best
+        weights). Nothing when it is a plain dict or its model changed since; BadReply
+        (and a flag) on a mismatch."""
+        run = self._fitted(history, key)
+        if run is not None:
+            self._bound(history, key, run, False)
+
+    def _bound(self, history: str, key: Any, run: _Fitted, predictions: bool) -> Evaluation | None:
+        """The model measured on its run's validation data, once bound to its History;
+        None when the two cannot be compared."""
         from .witness import NO_KEY
 
-        k = NO_KEY if key is None else key
-        event = self._nb.fit_for(history, k)
-        if event is None:
-            return
-        data = self.run_data(event)
-        try:
-            exported = self._export(history, key)
-        except BadReply:
-            return
-        if data.validation is None or weights_digest(list(exported["weights"])) != event.get("weights_digest_end"):
-            return
-        what = f"`{history}`" if key is None else f"`{history}[{key!r}]`"
-        artefact = ModelArtefact(config=exported["config"], weights=tuple(exported["weights"]), label=what)
-        self._bind(what, self._nb.history(history, k), event, data, self._evaluate(artefact, data.validation))
+        if run.artefact is None or not run.as_fitted or run.data.validation is None:
+            return None
+        result = self._evaluate(run.artefact, run.data.validation, predictions)
+        self._bind(run.what, self._nb.history(history, NO_KEY if key is None else key), run.event, run.data, result)
+        return result
 
     def _bind(
         self, what: str, hist: dict[str, list[float]], event: dict[str, Any], data: RunData, result: Evaluation
@@ -270,13 +279,6 @@ def _restored_best(event: dict[str, Any]) -> bool:
         if cfg.get("restore_best_weights") is True and (after.get("stopped_epoch") or 0) > 0:
             return True
     return False
-
-
-def predictions_agree(student: np.ndarray, trusted: np.ndarray) -> float:
-    """The fraction of test images where the student's predictions equal the trusted ones."""
-    if student.shape != trusted.shape or student.size == 0:
-        return 0.0
-    return float(np.mean(student.astype(np.int64) == trusted.astype(np.int64)))
 
 
 def training_data_problem(event: dict[str, Any], data: Any, dataset: str) -> str | None:
