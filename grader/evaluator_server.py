@@ -248,6 +248,8 @@ def crossentropy(model: Any, x: Any, y: Any, probs: Any) -> float | None:
 
 
 def weights_digest(model: Any) -> str:
+    """grader.kernel.protocol.weights_digest, written again: this file runs alone, without
+    the grader package (tests/test_evaluator.py compares the two through the binding)."""
     import numpy as np
 
     h = hashlib.sha256()
