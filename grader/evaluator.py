@@ -68,7 +68,6 @@ class Evaluation:
     accuracy: float | None
     samples: int
     output_shape: tuple[int, ...]
-    weights_digest: str
     predictions: np.ndarray | None  # argmax labels, when asked and the output is a class score
 
 
@@ -224,7 +223,6 @@ class Evaluator:
                 accuracy=_float(reply.get("accuracy")),
                 samples=int(reply.get("samples", 0)),
                 output_shape=tuple(int(d) for d in reply.get("output_shape", [])),
-                weights_digest=str(reply.get("weights_digest", "")),
                 predictions=labels,
             )
         finally:

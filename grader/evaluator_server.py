@@ -12,7 +12,7 @@ real stdout; library chatter is sent to stderr). Requests:
   {"id", "op": "evaluate", "model": {"config": FILE | None, "weights": FILE | None,
    "file": FILE | None}, "data": {"dataset", "split": "train"|"test"|"validation",
    "validation_split", "scale"}, "predictions": FILE | None}
-  -> {"id", "ok": true, "loss", "accuracy", "samples", "output_shape", "weights_digest"}
+  -> {"id", "ok": true, "loss", "accuracy", "samples", "output_shape"}
   -> {"id", "ok": false, "kind": "refused" | "invalid", "message": for the student}
   {"id", "op": "ping"} -> {"id", "ok": true}
 Files are names inside the work folder (argv[1]); data sets are <data>/<name>.npz (argv[2]).
@@ -20,7 +20,6 @@ Files are names inside the work folder (argv[1]); data sets are <data>/<name>.np
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -247,19 +246,6 @@ def crossentropy(model: Any, x: Any, y: Any, probs: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def weights_digest(model: Any) -> str:
-    """grader.kernel.protocol.weights_digest, written again: this file runs alone, without
-    the grader package (tests/test_evaluator.py compares the two through the binding)."""
-    import numpy as np
-
-    h = hashlib.sha256()
-    for w in model.get_weights():
-        a = np.ascontiguousarray(np.asarray(w, dtype=np.float32))
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:32]
-
-
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
@@ -270,7 +256,6 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     model = load_model(req.get("model") or {})
     x, y = load_split(req.get("data") or {})
     out, labels = measure(model, x, y)
-    out["weights_digest"] = weights_digest(model)
     want = req.get("predictions")
     if want is not None:
         if not isinstance(want, str) or "/" in want or want.startswith("."):
