@@ -35,6 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .i18n import msg
+
 # Layers that only change the shape of what flows through them.
 SHAPE_ONLY = frozenset({"Flatten", "Reshape"})
 # Layers that are not steps of the computation at all.
@@ -312,22 +314,44 @@ def differences(got: Architecture, want: Architecture) -> list[str]:
         shown = _size(got.input_shape)
         if len(got.input_shape) > 1:
             shown += f" ({got.input_size} values)"
-        out.append(f"its input is {shown}, not {_size(want.input_shape)}")
+        wanted = _size(want.input_shape)
+        out.append(msg(f"its input is {shown}, not {wanted}", f"입력이 {wanted}가 아니라 {shown}입니다"))
     if [s.kind for s in got.steps] != [s.kind for s in want.steps]:
         out.append(
-            f"its layers are {_kinds(got)}, not {_kinds(want)}"
+            msg(
+                f"its layers are {_kinds(got)}, not {_kinds(want)}",
+                f"층이 {_kinds(want)}가 아니라 {_kinds(got)}입니다",
+            )
             if got.steps
-            else f"it has no layers where {_kinds(want)} is expected"
+            else msg(
+                f"it has no layers where {_kinds(want)} is expected",
+                f"{_kinds(want)}가 있어야 할 곳에 층이 없습니다",
+            )
         )
     else:
         for i, (g, w) in enumerate(zip(got.steps, want.steps, strict=True), start=1):
             if _step_key(g) != _step_key(w):
-                out.append(f"layer {i} is {g.text()}, not {w.text()}")
+                out.append(
+                    msg(
+                        f"layer {i} is {g.text()}, not {w.text()}",
+                        f"{i}번째 층이 {w.text()}가 아니라 {g.text()}입니다",
+                    )
+                )
             elif not out and g.params is not None and w.params is not None and g.params != w.params:
                 # (after a difference, the parameter counts that follow from it say nothing new)
-                out.append(f"layer {i}, {g.text()}, has {g.params:,} parameters, not {w.params:,}")
+                out.append(
+                    msg(
+                        f"layer {i}, {g.text()}, has {g.params:,} parameters, not {w.params:,}",
+                        f"{i}번째 층 {g.text()}의 파라미터가 {w.params:,}개가 아니라 {g.params:,}개입니다",
+                    )
+                )
     if not out and got.params is not None and want.params is not None and got.params != want.params:
-        out.append(f"it has {got.params:,} parameters, not {want.params:,}")
+        out.append(
+            msg(
+                f"it has {got.params:,} parameters, not {want.params:,}",
+                f"파라미터가 {want.params:,}개가 아니라 {got.params:,}개입니다",
+            )
+        )
     return out
 
 

@@ -16,18 +16,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import proctree, progress, sandbox, scratch, similarity
+from . import gpus, proctree, progress, sandbox, scratch, similarity
 from .errors import UsageError
 from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
+from .i18n import msg, pick
+from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size
 from .preflight import check_kernel_python, kernel_python
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
 from .submissions import Submission, collect_folder
-from .worker import over_limits
+from .worker import over_limits, usage
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class RunOptions:
     seed: int | None = None  # None: a fresh random seed per run (recorded per result)
     only: tuple[str, ...] = ()
     kernel_python: str | None = None  # the kernels' interpreter (--kernel-python); None: the grader's own
+    # warm workers waiting beside the running ones (grader.pool): None sizes it (one per
+    # worker, as memory allows: `grade`'s default); 0: off, each worker starts its kernel
+    pool: int | None = 0
+    gpu_plan: gpus.GpuPlan | None = None  # GPU slots (--gpus, --per-gpu; grader/gpus.py); None: no slots
+    ray: str | None = None  # a Ray cluster's address (--ray, grader.cluster); None: worker processes here
 
 
 @dataclass
@@ -117,11 +124,23 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
             result = error_result(assignment, sub, gopts, sub.error or "unreadable")
             book.record(result, run_id, replace=opts.regrade)
             graded.append(result)
-            say(f"  {sub.student}: not graded: {sub.error}")
+            why = sub.error or ""
+            say(msg(f"  {sub.student}: not graded: {why}", f"  {sub.student}: 채점하지 않음: {pick(why, 'ko')}"))
             events.finished(sub.student, ok=False)
         if skipped:
-            say(f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)")
-        for result in _schedule(assignment, todo, gopts, opts, say):
+            say(
+                msg(
+                    f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)",
+                    f"  이미 채점된 제출물 {len(skipped)}개 (다시 채점하려면 --regrade)",
+                )
+            )
+        if opts.ray is not None:  # one Ray task per submission; the gradebook stays here (grader.cluster)
+            from . import cluster
+
+            arriving = cluster.schedule(assignment, todo, gopts, opts, say)
+        else:
+            arriving = _schedule(assignment, todo, gopts, opts, say)
+        for result in arriving:
             book.record(result, run_id, replace=opts.regrade)
             graded.append(result)
         latest = book.latest(assignment.name, opts.profile)
@@ -142,13 +161,14 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
 def _schedule(
     assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]
 ) -> Iterator[SubmissionResult]:
-    """Run up to `workers` worker processes; yield each result as it arrives."""
+    """Run up to `workers` worker processes; yield each result as it arrives. With the
+    pool (grader.pool), each job goes to a warm worker started ahead of need."""
     if not todo:
         return
     sandbox.sweep_stale_cgroups()
     scratch.sweep()
     work = scratch.make("run")
-    running: dict[subprocess.Popen[bytes], tuple[Submission, Path, float]] = {}
+    running: dict[subprocess.Popen[bytes], _Running] = {}
     queue = list(todo)
     deadline_s = _job_deadline(assignment)
     lim = assignment.limits
@@ -156,65 +176,135 @@ def _schedule(
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
     ).rstrip(os.pathsep)
+    warm = _warm_pool(assignment, gopts, opts, work, env)
+    # GPU slots: one acquired per worker started, released when it ends (grader/gpus.py)
+    slots = gpus.Slots(opts.gpu_plan) if opts.gpu_plan is not None else None
+    held: dict[subprocess.Popen[bytes], gpus.Slot] = {}
     try:
         while queue or running:
-            while queue and len(running) < max(1, opts.workers):
+            while queue and len(running) < max(1, opts.workers) and (slots is None or slots.available()):
                 sub = queue.pop(0)
-                job = work / f"job-{len(running)}-{secrets.token_hex(4)}.json"
-                result_path = job.with_suffix(".result.json")
-                job.write_text(
-                    json.dumps(
-                        {
-                            "assignment": str(assignment.root),
-                            "student": sub.student,
-                            "source": str(sub.source.resolve()),
-                            "profile": gopts.profile,
-                            "sandboxed": gopts.sandboxed,
-                            "seed": gopts.seed,
-                            "data_root": str(Path(gopts.data_root).resolve()),
-                            "kernel_python": gopts.kernel_python,
-                            "result": str(result_path),
-                            "parent_pid": os.getpid(),
-                        }
-                    ),
-                    encoding="utf-8",
-                )
-                log = open(job.with_suffix(".log"), "wb")  # noqa: SIM115
-                proc = subprocess.Popen(
-                    [sys.executable, *WORKER_ARGS, str(job)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    start_new_session=True,
-                )
-                log.close()
-                running[proc] = (sub, job, time.monotonic())
+                if warm is not None and warm.off is None:
+                    member = warm.take() or warm.start()
+                    member.give(sub.student, sub.source.resolve())
+                    running[member.proc] = _Running(sub, member.spec, time.monotonic(), warm=member)
+                else:
+                    slot = slots.acquire() if slots is not None else None  # GPU slots
+                    proc, job = _start_worker(assignment, sub, replace(gopts, gpu=slot), work, env, len(running))
+                    if slots is not None and slot is not None:  # GPU slots
+                        held[proc] = slot
+                    running[proc] = _Running(sub, job, time.monotonic())
                 progress.events_of(say).started(sub.student)
+            if warm is not None:
+                warm.maintain(jobs_left=len(queue))
             time.sleep(0.05)
             for proc in list(running):
-                sub, job, t0 = running[proc]
+                entry = running[proc]
+                sub = entry.sub
                 rc = proc.poll()
                 over = None
+                if entry.warm is not None and rc is None and entry.warm.ready():
+                    # its start-up is not the submission's: CPU counts from here
+                    before = usage(proc.pid)
+                    entry.cpu_before = before[1] if before else 0.0
+                    entry.warm = None
                 if rc is None:
                     # the worker's own limits, counted for its process alone (see grader.worker)
-                    over = over_limits(proc.pid, lim.worker_memory_mb, lim.worker_cpu_s)
-                    if over is None and time.monotonic() - t0 < deadline_s:
+                    over = over_limits(proc.pid, lim.worker_memory_mb, lim.worker_cpu_s, entry.cpu_before)
+                    if over is None and time.monotonic() - entry.t0 < deadline_s:
                         continue
                 if rc is None:
                     _kill_group(proc)
-                    reason = over or f"grading took longer than {deadline_s:.0f} s and was stopped"
+                    reason = over or msg(
+                        f"grading took longer than {deadline_s:.0f} s and was stopped",
+                        f"채점이 {deadline_s:.0f}초를 넘겨 중단되었습니다",
+                    )
                     result = error_result(assignment, sub, gopts, reason)
                 else:
-                    result = _read_result(assignment, sub, gopts, job, rc)
+                    result = _read_result(assignment, sub, gopts, entry.path, rc)
                 del running[proc]
+                if slots is not None and proc in held:  # GPU slots: the worker has ended
+                    slots.release(held.pop(proc))
                 say(_line(result))
                 progress.events_of(say).finished(sub.student, ok=result.error is None)
                 yield result
     finally:
         for proc in running:
             _kill_group(proc)
+        if warm is not None:
+            warm.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class _Running:
+    """A worker grading one submission: its job file (result and log beside it), when
+    it was handed the job, and the CPU it had used before it began on it (a warm
+    worker's start-up: read once it is ready; until then, `warm` is the worker)."""
+
+    sub: Submission
+    path: Path
+    t0: float
+    cpu_before: float = 0.0
+    warm: WarmWorker | None = None
+
+
+def _settings(gopts: GradeOptions, assignment: Assignment, result: Path | None) -> dict[str, object]:
+    """What a worker reads from its job file (grader.worker)."""
+    out: dict[str, object] = {
+        "assignment": str(assignment.root),
+        "profile": gopts.profile,
+        "sandboxed": gopts.sandboxed,
+        "seed": gopts.seed,
+        "data_root": str(Path(gopts.data_root).resolve()),
+        "kernel_python": gopts.kernel_python,
+        "gpu": gopts.gpu.to_json() if gopts.gpu is not None else None,  # GPU slot (grader/gpus.py)
+        "parent_pid": os.getpid(),
+    }
+    if result is not None:
+        out["result"] = str(result)
+    return out
+
+
+def _start_worker(
+    assignment: Assignment, sub: Submission, gopts: GradeOptions, work: Path, env: dict[str, str], n: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """A cold worker for `sub`: `python -m grader.worker JOB.json`."""
+    job = work / f"job-{n}-{secrets.token_hex(4)}.json"
+    settings = {**_settings(gopts, assignment, job.with_suffix(".result.json"))}
+    settings.update(student=sub.student, source=str(sub.source.resolve()))
+    job.write_text(json.dumps(settings), encoding="utf-8")
+    log = open(job.with_suffix(".log"), "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, *WORKER_ARGS, str(job)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    log.close()
+    return proc, job
+
+
+def _warm_pool(
+    assignment: Assignment, gopts: GradeOptions, opts: RunOptions, work: Path, env: dict[str, str]
+) -> WarmPool[WarmWorker] | None:
+    """The warm workers for this batch, or None with the pool off (`--no-pool`, or no
+    memory for one beside the running workers)."""
+    if opts.pool == 0 or opts.gpu_plan is not None:
+        # GPU slots: not with the pool yet (a warm kernel would hold a seat and a CUDA context while it waits)
+        return None
+    per_kernel = kernel_estimate_mb(assignment.requires, assignment.measures_models)
+    size = pool_size(opts.pool, opts.workers, per_kernel, mem_available_mb())
+    if size == 0:
+        return None
+    settings = _settings(gopts, assignment, None)
+
+    def spawn() -> WarmWorker:
+        return WarmWorker.spawn(work / f"warm-{secrets.token_hex(6)}.json", settings, env)
+
+    return WarmPool(size, spawn)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -241,15 +331,30 @@ def _read_result(assignment: Assignment, sub: Submission, gopts: GradeOptions, j
             name = signal.Signals(-rc).name
         except ValueError:
             name = f"signal {-rc}"
-        why = f"its worker process was killed by {name}"
-        if -rc == signal.SIGKILL:
-            why += " (out of memory?)"
-        return error_result(assignment, sub, gopts, f"the grader failed on this submission: {why}")
+        oom = -rc == signal.SIGKILL
+        why = msg(
+            f"the grader failed on this submission: its worker process was killed by {name}"
+            + (" (out of memory?)" if oom else ""),
+            f"이 제출물을 채점하다 채점기가 실패했습니다: 작업 프로세스가 {name}(으)로 종료됨"
+            + (" (메모리 부족?)" if oom else ""),
+        )
+        return error_result(assignment, sub, gopts, why)
     last = lines[-1][:300] if lines else f"exit code {rc}"
-    return error_result(assignment, sub, gopts, f"the grader failed on this submission: {last}")
+    return error_result(
+        assignment,
+        sub,
+        gopts,
+        msg(f"the grader failed on this submission: {last}", f"이 제출물을 채점하다 채점기가 실패했습니다: {last}"),
+    )
 
 
 def _line(r: SubmissionResult) -> str:
     if r.error:
-        return f"  {r.student}: 0/{r.max_score:g}  ({r.error})"
-    return f"  {r.student}: {r.score:g}/{r.max_score:g}  ({r.seconds:.1f} s)"
+        return msg(
+            f"  {r.student}: 0/{r.max_score:g}  ({r.error})",
+            f"  {r.student}: 0/{r.max_score:g}  ({pick(r.error, 'ko')})",
+        )
+    return msg(
+        f"  {r.student}: {r.score:g}/{r.max_score:g}  ({r.seconds:.1f} s)",
+        f"  {r.student}: {r.score:g}/{r.max_score:g}  ({r.seconds:.1f}초)",
+    )

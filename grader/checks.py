@@ -6,12 +6,14 @@ import contextlib
 import io
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import pytest_plugin
+from . import leads, pytest_plugin
+from .i18n import korean, msg
 from .pytest_plugin import CONTEXT_KEY, CheckContext, Outcome
 from .results import CheckResult
 from .spec import Assignment
@@ -76,7 +78,17 @@ def run_checks(assignment: Assignment, ctx: CheckContext, include_hidden: bool =
         ctx.checks_deadline = time.monotonic() + limits.checks_timeout_s
     files = [tf.path for tf in assignment.test_files if include_hidden or not tf.hidden]
     _, log = run_pytest(files, assignment.root, ctx)
+    if ctx.run_facts is not None:
+        order = [name for tf in assignment.test_files if include_hidden or not tf.hidden for name in tf.tests]
+        leads.rewrite(ctx.outcomes, order, ctx.run_facts)
     return score(assignment, ctx.outcomes, include_hidden), log
+
+
+# a check pytest never ran (its file did not import); selfcheck matches the English
+NOT_RUN = msg(
+    "this check did not run (collection error)",
+    "이 검사는 실행되지 않았습니다 (테스트 파일을 불러오지 못함)",
+)
 
 
 def score(assignment: Assignment, outcomes: dict[str, Outcome], include_hidden: bool = True) -> list[CheckResult]:
@@ -88,16 +100,23 @@ def score(assignment: Assignment, outcomes: dict[str, Outcome], include_hidden: 
             pts = assignment.points[name]
             o = outcomes.get(name)
             if o is None:
-                results.append(
-                    CheckResult(name, tf.hidden, 0.0, pts, "failed", "this check did not run (collection error)")
-                )
+                results.append(CheckResult(name, tf.hidden, 0.0, pts, "failed", NOT_RUN, message_ko=korean(NOT_RUN)))
                 continue
             if o.status == "skipped":
-                results.append(CheckResult(name, tf.hidden, 0.0, 0.0, "skipped", o.message, o.seconds))
+                skipped = CheckResult(name, tf.hidden, 0.0, 0.0, "skipped", o.message, o.seconds)
+                results.append(replace(skipped, message_ko=korean(o.message)))
                 continue
             results.append(
                 CheckResult(
-                    name, tf.hidden, round(pts * o.fraction, 4), pts, o.status, o.message, round(o.seconds, 3), o.basis
+                    name,
+                    tf.hidden,
+                    round(pts * o.fraction, 4),
+                    pts,
+                    o.status,
+                    o.message,
+                    round(o.seconds, 3),
+                    o.basis,
+                    message_ko=korean(o.message),
                 )
             )
     return results

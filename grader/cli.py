@@ -7,10 +7,40 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import GraderError, UsageError
+from .i18n import DEFAULT_LANG, LANGS, join, message_of, msg, pick
+
+if TYPE_CHECKING:
+    from .gpus import GpuPlan
+    from .report import ReportContext
+    from .spec import Assignment
 
 SUBCOMMANDS = ("export", "data", "scores", "release")
+
+
+# The language of what the CLI prints: --lang, else the assignment's, once it is read
+# (grader.i18n); an error before that is printed in --lang or English.
+_lang = [DEFAULT_LANG]
+
+
+def _set_lang(lang: str) -> str:
+    _lang[0] = lang
+    return lang
+
+
+def _out(text: str, file: TextIO | None = None) -> None:
+    """Print `text` in the CLI's language."""
+    print(pick(text, _lang[0]), file=file if file is not None else sys.stdout)
+
+
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=LANGS,
+        help="language of the reports and of these lines: ko (한국어) or en (default: the assignment's lang)",
+    )
 
 
 def _home() -> Path:
@@ -26,14 +56,48 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", type=Path, help="assignments/<name>")
     p.add_argument("submissions", type=Path, help="folder of <id>.ipynb, <id>/ or <id>.zip")
     p.add_argument("--profile", choices=("full", "fast", "smoke"), help="default: the assignment's default_profile")
-    p.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    p.add_argument(
+        "--workers", type=int, help="worker processes at once (default: up to 4, one per core; with --gpus: the slots)"
+    )
     p.add_argument("--regrade", action="store_true", help="grade again what is already in the gradebook")
+    pool = p.add_mutually_exclusive_group()
+    pool.add_argument(
+        "--pool",
+        type=int,
+        metavar="N",
+        help="warm kernels started ahead of need, waiting beside the running workers (default: one per worker, "
+        "as many as fit in the memory available); each grades one submission",
+    )
+    pool.add_argument("--no-pool", action="store_true", help="start each submission's kernel when its turn comes")
     p.add_argument("--no-sandbox", action="store_true", help="run student code unprotected (reports say so)")
     p.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (default: reports/)")
     p.add_argument("--gradebook", type=Path, help="SQLite gradebook (default: $GRADER_HOME/gradebook.sqlite)")
     p.add_argument("--data", type=Path, help="data set store (default: $GRADER_DATA or $GRADER_HOME/data)")
     p.add_argument("--seed", type=int, help="fix the random inputs of hidden tests (default: new per run)")
     p.add_argument("--only", nargs="+", default=(), metavar="STUDENT", help="grade only these students")
+    _lang_option(p)
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="grade each submission as a task on the Ray cluster at ADDRESS (host:6379, or 'auto': the cluster "
+        "this machine is in); needs pip install 'grader[ray]' (README: A cluster on Ray)",
+    )
+    p.add_argument(
+        "--gpus",
+        metavar="LIST",
+        help="GPU slots: the devices kernels run on, 'all' or indices and GPU-/MIG- UUIDs as nvidia-smi -L names "
+        "them (0,1); each kernel sees one device and a share of its memory (README: GPUs). Default: no slots",
+    )
+    p.add_argument(
+        "--per-gpu", type=int, default=1, metavar="K", help="with --gpus: kernels sharing one device (default 1)"
+    )
+    p.add_argument(
+        "--gpu-memory-mb",
+        type=int,
+        metavar="MB",
+        help="with --gpus: TensorFlow's memory limit per kernel (default: the device's memory / K minus "
+        "a 1024 MB margin)",
+    )
     p.add_argument(
         "--kernel-python",
         type=Path,
@@ -42,6 +106,21 @@ def _grade_parser() -> argparse.ArgumentParser:
         "it is checked for ipykernel and the assignment's modules before anything is graded",
     )
     return p
+
+
+def _gpu_plan(args: argparse.Namespace) -> GpuPlan | None:
+    """The GPU slots `--gpus/--per-gpu/--gpu-memory-mb` ask for (grader/gpus.py); one line when wrong."""
+    from .gpus import plan
+
+    if args.gpus is None:
+        if args.per_gpu != 1 or args.gpu_memory_mb is not None:
+            raise UsageError(
+                msg("--per-gpu and --gpu-memory-mb go with --gpus", "--per-gpu와 --gpu-memory-mb는 --gpus와 씁니다")
+            )
+        return None
+    if args.ray is not None:
+        raise UsageError(msg("--gpus does not work with --ray yet", "--gpus는 아직 --ray와 함께 쓸 수 없습니다"))
+    return plan(args.gpus, args.per_gpu, args.gpu_memory_mb)
 
 
 def _data_root(arg: Path | None) -> Path:
@@ -60,15 +139,28 @@ def cmd_grade(argv: list[str]) -> int:
     from .report import export_csv, write_reports
     from .spec import load_assignment
 
+    if args.pool is not None and args.pool < 0:
+        raise UsageError(msg(f"--pool {args.pool}: give 0 or more", f"--pool {args.pool}: 0 이상의 수를 주세요"))
+    if args.ray is not None:
+        from .cluster import require_ray
+
+        require_ray()  # one line saying how to install it, before anything runs
+    gpu_plan = _gpu_plan(args)
     assignment = load_assignment(args.assignment)
+    lang = _set_lang(args.lang or assignment.lang)
     profile = args.profile or assignment.default_profile
     sandboxed = sandbox.require(args.no_sandbox)
     if not sandboxed:
-        print("WARNING: grading WITHOUT a sandbox: student code can read and write anything you can.")
+        _out(
+            msg(
+                "WARNING: grading WITHOUT a sandbox: student code can read and write anything you can.",
+                "경고: 샌드박스 없이 채점합니다: 학생 코드가 여러분이 할 수 있는 모든 것을 읽고 쓸 수 있습니다.",
+            )
+        )
     opts = RunOptions(
         profile=profile,
         sandboxed=sandboxed,
-        workers=args.workers,
+        workers=args.workers or (gpu_plan.slots if gpu_plan else max(1, min(4, os.cpu_count() or 1))),
         regrade=args.regrade,
         gradebook=args.gradebook or _home() / "gradebook.sqlite",
         data_root=_data_root(args.data),
@@ -76,13 +168,23 @@ def cmd_grade(argv: list[str]) -> int:
         seed=args.seed,
         only=tuple(args.only),
         kernel_python=kernel_python(args.kernel_python) if args.kernel_python else None,
+        ray=args.ray,
+        pool=0 if args.no_pool else args.pool,
+        gpu_plan=gpu_plan,
     )
-    print(f"grading {assignment.name} (v{assignment.version}, profile {profile}) from {args.submissions}")
+    if gpu_plan is not None:
+        _out(gpu_plan.describe())
+    _out(
+        msg(
+            f"grading {assignment.name} (v{assignment.version}, profile {profile}) from {args.submissions}",
+            f"{assignment.name} 채점 시작 (v{assignment.version}, 프로필 {profile}): {args.submissions}",
+        )
+    )
     from .progress import presenter_for
 
-    with presenter_for() as say:  # a live bar on a terminal, plain lines otherwise (grader/progress.py)
+    with presenter_for(lang=lang) as say:  # a live bar on a terminal, plain lines otherwise (grader/progress.py)
         summary = run(assignment, args.submissions, opts, say)
-    ctx = _report_context(assignment, profile, sandboxed, ignored=summary.ignored)
+    ctx = _report_context(assignment, profile, sandboxed, ignored=summary.ignored, lang=lang)
     out_dir = opts.reports_dir / assignment.name
     from .gradebook import Gradebook
 
@@ -91,10 +193,15 @@ def cmd_grade(argv: list[str]) -> int:
     write_reports(out_dir, summary.results, ctx, manual, summary.similar)
     export_csv(summary.results, out_dir / "scores.csv", ctx)
     n_err = sum(1 for r in summary.graded if r.error)
-    print(
-        f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)}"
-        f"{_ignored_clause(summary.ignored)} in {summary.seconds:.1f} s; "
-        f"reports: {out_dir / 'index.html'}; scores: {out_dir / 'scores.csv'}"
+    ignored = _ignored_clause(summary.ignored)
+    index, csv = out_dir / "index.html", out_dir / "scores.csv"
+    _out(
+        msg(
+            f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)}"
+            f"{ignored} in {summary.seconds:.1f} s; reports: {index}; scores: {csv}",
+            f"채점 {len(summary.graded)}개 (채점 불가 {n_err}개), 건너뜀 {len(summary.skipped)}개"
+            f"{pick(ignored, 'ko')}, {summary.seconds:.1f}초; 보고서: {index}; 점수: {csv}",
+        )
     )
     return 0
 
@@ -103,15 +210,27 @@ def _ignored_clause(ignored: list[str], show: int = 5) -> str:
     """', ignored 2 files that are not submissions (README.md, marks.csv)', or ''."""
     if not ignored:
         return ""
-    names = ", ".join(ignored[:show]) + (f" and {len(ignored) - show} more" if len(ignored) > show else "")
+    names = ", ".join(ignored[:show])
+    more = len(ignored) - show
     what = "file that is not a submission" if len(ignored) == 1 else "files that are not submissions"
-    return f", ignored {len(ignored)} {what} ({names})"
+    return msg(
+        f", ignored {len(ignored)} {what} ({names}{f' and {more} more' if more > 0 else ''})",
+        f", 제출물이 아닌 파일 {len(ignored)}개 무시 ({names}{f' 외 {more}개' if more > 0 else ''})",
+    )
 
 
-def _report_context(assignment, profile: str, sandboxed: bool, ignored: list[str] | None = None):  # type: ignore[no-untyped-def]
+def _report_context(
+    assignment: Assignment,
+    profile: str,
+    sandboxed: bool,
+    ignored: list[str] | None = None,
+    lang: str | None = None,
+) -> ReportContext:
     from .report import ReportContext
 
-    return ReportContext.from_assignment(assignment, profile, sandboxed=sandboxed, ignored=tuple(ignored or ()))
+    return ReportContext.from_assignment(
+        assignment, profile, sandboxed=sandboxed, ignored=tuple(ignored or ()), lang=lang
+    )
 
 
 def cmd_export(argv: list[str]) -> int:
@@ -137,27 +256,49 @@ def cmd_export(argv: list[str]) -> int:
         help="canvas: the assignment's id in Canvas (its URL ends /assignments/ID); the column becomes "
         "'<title> (ID)' and updates that assignment. Without it, Canvas creates a new assignment",
     )
+    _lang_option(p)
     args = p.parse_args(argv)
     from . import exports
     from .gradebook import Gradebook
     from .spec import load_assignment
 
     if args.format == "json" and not args.out:
-        raise UsageError("--format json writes one file per submission: give a folder with --out")
+        raise UsageError(
+            msg(
+                "--format json writes one file per submission: give a folder with --out",
+                "--format json은 제출물마다 파일 하나를 씁니다: --out으로 폴더를 주세요",
+            )
+        )
     if args.format != "canvas" and (args.roster or args.canvas_assignment_id):
-        raise UsageError("--roster and --canvas-assignment-id go with --format canvas")
+        raise UsageError(
+            msg(
+                "--roster and --canvas-assignment-id go with --format canvas",
+                "--roster와 --canvas-assignment-id는 --format canvas와 씁니다",
+            )
+        )
     assignment = load_assignment(args.assignment)
+    lang = _set_lang(args.lang or assignment.lang)
     profile = args.profile or assignment.default_profile
     with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
         results = book.latest(assignment.name, profile)
         manual = book.manual(assignment.name)
     if not results:
-        raise UsageError(f"no graded submissions of {assignment.name} in profile {profile}; run grade first")
-    ctx = _report_context(assignment, profile, all(r.sandboxed for r in results))
+        raise UsageError(
+            msg(
+                f"no graded submissions of {assignment.name} in profile {profile}; run grade first",
+                f"프로필 {profile}에서 채점된 {assignment.name} 제출물이 없습니다: 먼저 grade를 실행하세요",
+            )
+        )
+    ctx = _report_context(assignment, profile, all(r.sandboxed for r in results), lang=lang)
     out = args.out if args.out else sys.stdout
     if args.format == "json":
         written = exports.export_json(results, args.out, ctx, manual)
-        print(f"wrote {len(written)} {exports.SCHEMA} documents to {args.out}")
+        _out(
+            msg(
+                f"wrote {len(written)} {exports.SCHEMA} documents to {args.out}",
+                f"{exports.SCHEMA} 문서 {len(written)}개를 {args.out}에 썼습니다",
+            )
+        )
         return 0
     if args.format == "csv":
         exports.export_csv(results, out, ctx)
@@ -165,20 +306,30 @@ def cmd_export(argv: list[str]) -> int:
         roster = exports.read_roster(args.roster) if args.roster else None
         missing = exports.export_canvas(results, out, ctx, roster, args.canvas_assignment_id)
         if missing:
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            print(
-                f"grade export: {len(missing)} student(s) not in the roster ({shown}): their rows carry the "
-                "grader's id as SIS Login ID",
+            shown = ", ".join(missing[:5])
+            more = len(missing) - 5
+            _out(
+                msg(
+                    f"grade export: {len(missing)} student(s) not in the roster "
+                    f"({shown}{f' and {more} more' if more > 0 else ''}): their rows carry the "
+                    "grader's id as SIS Login ID",
+                    f"grade export: 명단에 없는 학생 {len(missing)}명 ({shown}{f' 외 {more}명' if more > 0 else ''}): "
+                    "이 학생들의 행에는 채점기의 id를 SIS Login ID로 적었습니다",
+                ),
                 file=sys.stderr,
             )
         if any(manual.get(r.student) for r in results):
-            print(
-                "grade export: the Canvas column is the autograded score; manual scores of written answers "
-                "are not in it (they are in --format json)",
+            _out(
+                msg(
+                    "grade export: the Canvas column is the autograded score; manual scores of written answers "
+                    "are not in it (they are in --format json)",
+                    "grade export: Canvas 열은 자동 채점 점수입니다. 서술형 답안의 직접 채점 점수는 들어 있지 "
+                    "않습니다 (--format json에 있습니다)",
+                ),
                 file=sys.stderr,
             )
     if args.out:
-        print(f"wrote {len(results)} rows to {args.out}")
+        _out(msg(f"wrote {len(results)} rows to {args.out}", f"{len(results)}개 행을 {args.out}에 썼습니다"))
     return 0
 
 
@@ -219,23 +370,42 @@ def cmd_scores(argv: list[str]) -> int:
     from .spec import load_assignment
 
     assignment = load_assignment(args.assignment)
+    _set_lang(assignment.lang)
     with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
         if args.action == "import":
             n = import_scores(book, assignment.name, args.file)
             left = len(pending(book, assignment.name))
-            print(
-                f"imported {n} manual score(s); {left} answer(s) still pending. Run grade again to refresh the reports."
+            _out(
+                msg(
+                    f"imported {n} manual score(s); {left} answer(s) still pending. "
+                    "Run grade again to refresh the reports.",
+                    f"직접 채점 점수 {n}개를 가져왔습니다. 아직 {left}개 답안이 채점을 기다립니다. "
+                    "보고서를 갱신하려면 grade를 다시 실행하세요.",
+                )
             )
         else:
             rows = pending(book, assignment.name)
             for student, answer in rows:
                 print(f"{student},{answer}")
-            print(f"{len(rows)} answer(s) pending", file=sys.stderr)
+            _out(msg(f"{len(rows)} answer(s) pending", f"채점 대기 중인 답안 {len(rows)}개"), file=sys.stderr)
     return 0
+
+
+def _lang_in(argv: list[str]) -> str:
+    """--lang as the command line gives it, before any parser has run (for an error
+    that comes before the assignment is read); else English."""
+    for i, word in enumerate(argv):
+        value = word.removeprefix("--lang=") if word.startswith("--lang=") else None
+        if word == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value in LANGS:
+            return value
+    return DEFAULT_LANG
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _set_lang(_lang_in(argv))
     try:
         if argv and argv[0] in SUBCOMMANDS:
             from .release import cmd_release
@@ -244,10 +414,17 @@ def main(argv: list[str] | None = None) -> int:
             return handler(argv[1:])
         return cmd_grade(argv)
     except GraderError as exc:
-        print(f"grade: error: {exc}", file=sys.stderr)
+        text = message_of(exc)
+        _out(join([msg("grade: error: ", "grade: 오류: "), text], sep=""), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("grade: interrupted; rerun the same command to resume", file=sys.stderr)
+        _out(
+            msg(
+                "grade: interrupted; rerun the same command to resume",
+                "grade: 중단됨; 같은 명령을 다시 실행하면 이어서 채점합니다",
+            ),
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from .errors import CheckTimeout
+from .i18n import msg
 
 RETRY_S = 0.2  # a timer that fires during shielded work looks again this much later
 AGAIN_S = 0.5  # a check that swallowed its CheckTimeout gets another one this much later
@@ -104,13 +105,24 @@ def check(seconds: float | None, *, until: float | None = None, total_s: float |
     global _until, _outer, _message
     now = time.monotonic()
     if until is not None and now >= until:
-        raise CheckTimeout(f"not run: the checks of this submission used up their time limit of {total_s or 0:g} s")
+        raise CheckTimeout(
+            msg(
+                f"not run: the checks of this submission used up their time limit of {total_s or 0:g} s",
+                f"실행하지 않음: 이 제출물의 검사들이 제한 시간 {total_s or 0:g}초를 다 썼습니다",
+            )
+        )
     end = now + seconds if seconds is not None else None
     if until is not None and (end is None or until < end):
         end = until
-        why = f"the checks of this submission used up their time limit of {total_s or 0:g} s; this check was stopped"
+        why = msg(
+            f"the checks of this submission used up their time limit of {total_s or 0:g} s; this check was stopped",
+            f"이 제출물의 검사들이 제한 시간 {total_s or 0:g}초를 다 써서 이 검사를 중단했습니다",
+        )
     else:
-        why = f"this check took longer than its time limit of {seconds or 0:g} s and was stopped"
+        why = msg(
+            f"this check took longer than its time limit of {seconds or 0:g} s and was stopped",
+            f"이 검사가 제한 시간 {seconds or 0:g}초를 넘겨 중단되었습니다",
+        )
     if end is None:
         yield
         return

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .i18n import Msg, pick
+
 
 class GraderError(Exception):
     """Base of errors meant for an instructor or student; exit code 1 at the CLI."""
@@ -18,7 +20,10 @@ class GraderError(Exception):
     def __init__(self, message: str, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self.message = message
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+        if self.path is None:
+            super().__init__(message)
+        else:  # the path in front of both languages (grader.i18n)
+            super().__init__(Msg(f"{self.path}: {message}", f"{self.path}: {pick(message, 'ko')}"))
 
 
 class SpecError(GraderError):

@@ -33,7 +33,15 @@ from .spec import Limits
 START_TIMEOUT_S = 120.0  # importing TensorFlow on a loaded 2-core runner
 SERVER_FILE = "evaluator_server.py"
 # A kernel's environment (quiet TensorFlow, no user site), without the notebook's plots.
-ENV = {**{k: v for k, v in KERNEL_ENV.items() if k != "MPLBACKEND"}, "KERAS_BACKEND": "tensorflow"}
+# On the CPU, GPU or not (no device visible, no device node bound): it only measures small
+# models on at most 70,000 rows, which the CPU does in seconds; its numbers are then the
+# same on every machine (CI and a GPU runner alike), it takes no CUDA context (~0.5 GB)
+# that no GPU slot accounts for, and the slots' memory shares hold for the kernels alone.
+ENV = {
+    **{k: v for k, v in KERNEL_ENV.items() if k != "MPLBACKEND"},
+    "KERAS_BACKEND": "tensorflow",
+    "CUDA_VISIBLE_DEVICES": "",
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class Evaluator:
                 env=env,
                 cgroup=self._cgroup,
                 seccomp=seccomp,
+                gpu_nodes=(),  # the CPU only (ENV)
             )
             argv = [self.python, "-I", str(server), str(work), "/data" if self.data_dir is not None else data]
             argv = sandbox.wrap(plan, argv)

@@ -9,12 +9,15 @@ The same class serves the grader (sandboxed) and a student's local pytest (not).
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -29,7 +32,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import sandbox, scratch, syscalls
+from . import gpus, sandbox, scratch, syscalls
 from .errors import BadReply, CheckTimeout, KernelGone
 from .kernel import protocol, ship
 from .outputs import OutputBudget, OutputLimits
@@ -37,6 +40,7 @@ from .results import cell_ref, first_line
 from .spec import Limits, Profile
 
 WITNESS_MIME = protocol.WITNESS_MIME
+_FILE_CHUNK = 4 * 1024 * 1024  # bytes of a submission's file per execution (deliver_files)
 KERNEL_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONNOUSERSITE": "1",
@@ -146,6 +150,25 @@ def _kill_kernel(km: Any) -> None:  # an AsyncKernelManager
         pass  # dead already; what jupyter_client could not tidy, __exit__ tries again
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """For Popen's preexec_fn: the kernel's launcher (the cgroup shell, prlimit, then
+    bubblewrap, which all keep it across exec) is SIGKILLed when this process dies.
+    bubblewrap's own --die-with-parent is armed only once it runs, and is then relative
+    to whatever its parent is by then: a worker killed between the fork and that moment
+    (a warm worker of a `grade` that was killed, grader.pool) would leave a kernel
+    behind. Armed in the child before exec, and checked: no gap."""
+
+    def arm() -> None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
 class KernelSession:
     """A kernel for one notebook: start, bootstrap, run cells, answer requests, stop."""
 
@@ -161,6 +184,7 @@ class KernelSession:
         cwd: Path | None = None,
         extra_config: dict[str, Any] | None = None,
         python: str | None = None,
+        gpu: gpus.Slot | None = None,
     ) -> None:
         self.limits = limits
         self.profile = profile
@@ -171,6 +195,7 @@ class KernelSession:
         self.cwd = cwd
         self.extra_config = extra_config or {}
         self.python = python or sys.executable  # the kernel's interpreter (--kernel-python)
+        self.gpu = gpu  # its GPU slot (grader/gpus.py): one device, a memory cap; None: as before slots
         self.events: list[str] = []
         # Seals the kernel's record of the run (grader.kernel.protocol.seal); the witness
         # checks every event against it. Made here, per kernel, never stored.
@@ -185,15 +210,24 @@ class KernelSession:
         self._cell_watch: _DropWatch | None = None
         self._answer_watch: _DropWatch | None = None
         self._answers_connected = False
+        self._work: Path | None = None  # the kernel's working folder, unsandboxed
         self.dead = False
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> KernelSession:
+        return self.start()
+
+    def start(self) -> KernelSession:
+        """Start the kernel and run the bootstrap; `__exit__` stops it. Split from
+        `__enter__` so a warm worker (grader.pool) can start it before it knows whose
+        notebook it will run: the files then come with `deliver_files`."""
         self._tmp = scratch.make("k", max_len=80)
         os.chmod(self._tmp, 0o755)
         conn = self._tmp / "c"  # short: ipc socket paths are limited to 107 bytes
         conn.mkdir()
         env = dict(KERNEL_ENV)
+        if self.gpu is not None:
+            env.update(gpus.kernel_env(self.gpu))
         plan_files: dict[str, Path] = {}
         if self.sandboxed:
             os.chown(conn, sandbox.NOBODY, sandbox.NOBODY)
@@ -229,6 +263,8 @@ class KernelSession:
                 cgroup=self._cgroup,
                 seccomp=seccomp,
                 python=self.python,
+                gpu_nodes=gpus.sandbox_nodes(self.gpu) if self.gpu is not None else None,
+                mps_pipe=self.gpu.mps_pipe if self.gpu is not None else None,
             )
             kernel_cwd = None
         else:
@@ -237,6 +273,7 @@ class KernelSession:
             )
             work = self.cwd or (self._tmp / "work")
             work.mkdir(exist_ok=True)
+            self._work = work
             for name, data in self.files.items():
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 (work / name).write_bytes(data)
@@ -291,7 +328,8 @@ class KernelSession:
         if not self.sandboxed:
             start_env.setdefault("MPLBACKEND", KERNEL_ENV["MPLBACKEND"])
         self._log = open(self._tmp / "kernel.log", "wb")  # noqa: SIM115 - closed in __exit__
-        launch = {"env": start_env, "stdout": self._log, "stderr": self._log}
+        launch: dict[str, Any] = {"env": start_env, "stdout": self._log, "stderr": self._log}
+        launch["preexec_fn"] = _dies_with(os.getpid())
         if kernel_cwd:
             launch["cwd"] = kernel_cwd
         self._ctx = client.setup_kernel(**launch)
@@ -376,10 +414,56 @@ class KernelSession:
             data_dir="/data" if self.sandboxed else (str(self.data_dir) if self.data_dir else None),
             extra=dict(self.extra_config),
             trace_key=self.trace_key.hex(),
+            gpu_memory_mb=self.gpu.memory_limit_mb if self.gpu is not None else None,
         )
-        reply = self._execute_quiet(ship.bootstrap_code(config.to_json()), timeout=60)
+        # with a GPU slot the bootstrap imports TensorFlow and initialises the device
+        timeout = 60 if self.gpu is None else 180
+        reply = self._execute_quiet(ship.bootstrap_code(config.to_json()), timeout=timeout)
         if reply.get("status") != "ok":
             raise KernelGone(f"the grader's kernel bootstrap failed: {reply.get('ename')}: {reply.get('evalue')}")
+
+    # ------------------------------------------------------------------ warm start
+    def warm_import(self, modules: list[str]) -> None:
+        """Import `modules` in the kernel before the notebook runs, through the kernel's
+        import hooks (grader.kernel.imports), so the Keras wrappers, the trace and the
+        seeds are installed exactly as when the notebook imports them itself. Silent: no
+        name is bound in the notebook's namespace and no history is kept. A module that
+        fails to import is left for the notebook's own import to fail on."""
+        for name in modules:
+            self._execute_quiet(f"__import__('importlib').import_module({name!r})", timeout=180)
+
+    def deliver_files(self, files: dict[str, bytes]) -> None:
+        """The submission's allowed files, for a kernel started without them (warm):
+        written into the kernel's home folder and made read-only, as the files bound at
+        start are. Sandboxed, the kernel writes them itself, before any student code has
+        run in it: the sandbox is fixed once the kernel has started."""
+        if not files:
+            return
+        self.files.update(files)
+        if not self.sandboxed:
+            assert self._work is not None
+            for name, data in files.items():
+                (self._work / name).parent.mkdir(parents=True, exist_ok=True)
+                (self._work / name).write_bytes(data)
+            return
+        for name, data in sorted(files.items()):
+            path = f"{sandbox.HOME}/{name}"
+            for start in range(0, max(1, len(data)), _FILE_CHUNK):
+                blob = base64.b64encode(data[start : start + _FILE_CHUNK]).decode("ascii")
+                mode = "ab" if start else "wb"
+                code = (
+                    f"(lambda os, p: (os.makedirs(os.path.dirname(p), exist_ok=True), "
+                    f"open(p, {mode!r}).write(__import__('base64').b64decode({blob!r}))))"
+                    f"(__import__('os'), {path!r})"
+                )
+                reply = self._execute_quiet(code, timeout=60)
+                if reply.get("status") != "ok":
+                    raise KernelGone(f"the submission's file {name} could not be given to the kernel")
+            self._execute_quiet(f"__import__('os').chmod({path!r}, 0o444)", timeout=60)
+
+    def alive(self) -> bool:
+        """Whether the kernel process is still running (a warm one waits for its job)."""
+        return self._alive()
 
     # ------------------------------------------------------------------ notebook
     def run_notebook(self, nb: nbformat.NotebookNode) -> ExecutionResult:
@@ -494,6 +578,35 @@ class KernelSession:
 
     def _max_message_mb(self) -> int:
         return self.limits.max_reply_mb * 2 + 1
+
+    def host_pids(self) -> set[int]:
+        """The kernel's process, every process below it and its cgroup's, as the host numbers
+        them (nvidia-smi's pids): the tree whose GPU memory grader.gpus.Monitor measures."""
+        from . import proctree
+
+        pid = self._kernel_pid()
+        found = set() if pid is None else {pid} | proctree.descendants(pid)
+        if self._cgroup:
+            try:
+                procs = (sandbox.CGROUP_ROOT / "pids" / "grader" / self._cgroup / "cgroup.procs").read_text()
+                found.update(int(p) for p in procs.split())
+            except (OSError, ValueError):
+                pass
+        return found
+
+    def stop_tree(self) -> None:
+        """SIGKILL the kernel's process tree by signals alone: safe from another thread (the
+        GPU watch); the thread running cells then sees the kernel die as usual."""
+        from . import proctree
+
+        pid = self._kernel_pid()
+        if pid is not None:
+            proctree.kill_tree(pid, None)
+
+    def _kernel_pid(self) -> int | None:
+        provisioner = getattr(getattr(self._client, "km", None), "provisioner", None)
+        pid = getattr(getattr(provisioner, "process", None), "pid", None)
+        return pid if isinstance(pid, int) else None
 
     def kill(self) -> None:
         """Kill the kernel now, whatever signals it ignores, with every process it started

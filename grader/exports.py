@@ -355,6 +355,7 @@ def result_document(
                 "points": None if c.status == "skipped" or not graded else c.points,
                 "max": c.max_points,
                 "message": c.message,
+                "message_ko": c.message_ko,
                 "basis": c.basis or None,
                 "seconds": c.seconds,
             }

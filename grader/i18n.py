@@ -71,5 +71,28 @@ def check_lang(lang: str) -> str:
     if lang not in LANGS:
         from .errors import UsageError
 
-        raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
+        raise UsageError(
+            msg(
+                f"unknown language {lang!r}; choose one of {', '.join(LANGS)}",
+                f"알 수 없는 언어 {lang!r}: {', '.join(LANGS)} 중 하나를 고르세요",
+            )
+        )
     return lang
+
+
+def with_korean(en: str, ko: str | None) -> str:
+    """Stored English and its stored Korean put back together: a Msg when the Korean is
+    there and differs, else the English as it is (rows written before Korean existed)."""
+    return Msg(en, ko) if ko and ko != en else en
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's message with its Korean: `str(exc)` drops the Msg (str() of a str
+    subclass is a plain str), so the first argument is taken when it is one. An
+    argument that is {"ko": ..., "en": ...} (an author's `assert ok, {...}`) becomes a Msg."""
+    arg = exc.args[0] if len(exc.args) == 1 else None
+    if isinstance(arg, Msg):
+        return arg
+    if isinstance(arg, Mapping) and ("en" in arg or "ko" in arg):
+        return from_author(arg)
+    return str(exc)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GraderError
+from .i18n import msg
 
 __all__ = ["KernelEnvironmentError", "check_kernel_python", "kernel_python"]
 
@@ -67,9 +68,16 @@ def check_kernel_python(
     modules = list(dict.fromkeys([*ALWAYS, *requires]))
     where = f"kernel Python {python}"
     if not os.path.isfile(python):
-        raise KernelEnvironmentError(f"{where}: no such file; pass --kernel-python /path/to/venv/bin/python")
+        raise KernelEnvironmentError(
+            msg(
+                f"{where}: no such file; pass --kernel-python /path/to/venv/bin/python",
+                f"커널 Python {python}: 그런 파일이 없습니다; --kernel-python /path/to/venv/bin/python 으로 주세요",
+            )
+        )
     if not os.access(python, os.X_OK):
-        raise KernelEnvironmentError(f"{where}: not executable")
+        raise KernelEnvironmentError(
+            msg(f"{where}: not executable", f"커널 Python {python}: 실행할 수 없는 파일입니다")
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(_ENV)
     try:
@@ -83,26 +91,48 @@ def check_kernel_python(
         )
     except subprocess.TimeoutExpired:
         raise KernelEnvironmentError(
-            f"{where}: importing {', '.join(modules)} took over {timeout:g} s; is that environment working?"
+            msg(
+                f"{where}: importing {', '.join(modules)} took over {timeout:g} s; is that environment working?",
+                f"커널 Python {python}: {', '.join(modules)}을(를) 불러오는 데 {timeout:g}초 넘게 걸렸습니다; "
+                "그 환경이 제대로 동작하나요?",
+            )
         ) from None
     except OSError as exc:
-        raise KernelEnvironmentError(f"{where}: cannot be started ({exc.strerror or exc})") from None
+        raise KernelEnvironmentError(
+            msg(
+                f"{where}: cannot be started ({exc.strerror or exc})",
+                f"커널 Python {python}: 시작할 수 없습니다 ({exc.strerror or exc})",
+            )
+        ) from None
     report = _last_json(proc.stdout)
     if report is None:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()
         why = tail[-1][:200] if tail else f"exit code {proc.returncode}"
-        raise KernelEnvironmentError(f"{where}: is not a working Python 3 ({why})")
+        raise KernelEnvironmentError(
+            msg(
+                f"{where}: is not a working Python 3 ({why})",
+                f"커널 Python {python}: 동작하는 Python 3이 아닙니다 ({why})",
+            )
+        )
     problems = report.modules
     missing = [m for m in modules if problems.get(m) == "missing"]
     broken = [f"{m} ({problems[m]})" for m in modules if problems.get(m) not in (None, "missing")]
     if missing or broken:
-        parts = []
+        parts, parts_ko = [], []
         if missing:
             parts.append(f"cannot import {', '.join(missing)}")
+            parts_ko.append(f"{', '.join(missing)}을(를) 불러올 수 없고")
         if broken:
             parts.append(f"fails to import {'; '.join(broken)}")
+            parts_ko.append(f"{'; '.join(broken)}을(를) 불러오다 실패하여")
         hint = "install them into that environment or name another with --kernel-python /path/to/venv/bin/python"
-        raise KernelEnvironmentError(f"{where} {' and '.join(parts)}; nothing was graded: {hint}")
+        hint_ko = "그 환경에 설치하거나 --kernel-python /path/to/venv/bin/python 으로 다른 환경을 주세요"
+        raise KernelEnvironmentError(
+            msg(
+                f"{where} {' and '.join(parts)}; nothing was graded: {hint}",
+                f"커널 Python {python}은(는) {' '.join(parts_ko)} 아무것도 채점하지 않았습니다: {hint_ko}",
+            )
+        )
     return {"version": report.version, "prefix": report.prefix}
 
 

@@ -31,6 +31,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from .i18n import DEFAULT_LANG, msg, pick
+
 Clock = Callable[[], float]
 
 
@@ -77,6 +79,7 @@ class Tally:
 
     clock: Clock = time.monotonic
     label: str = "grading"
+    lang: str = DEFAULT_LANG  # of the text below (grader.i18n)
     total: int = 0
     skipped: int = 0
     workers: int = 1
@@ -127,29 +130,35 @@ class Tally:
         names = sorted(self.in_flight.items(), key=lambda kv: kv[1])
         shown = ", ".join(f"{name} ({duration(now - t0)})" for name, t0 in names[:limit])
         more = len(names) - limit
-        return shown + (f" and {more} more" if more > 0 else "")
+        return shown + (pick(msg(f" and {more} more", f" 외 {more}명"), self.lang) if more > 0 else "")
 
     def counts(self) -> str:
         """'12/40 done (11 graded, 1 could not be graded; 3 skipped as already graded)'."""
-        text = f"{self.done}/{self.total} done ({self.graded} graded, {self.errors} could not be graded"
+        text = msg(
+            f"{self.done}/{self.total} done ({self.graded} graded, {self.errors} could not be graded",
+            f"{self.done}/{self.total} 완료 (채점 {self.graded}, 채점 불가 {self.errors}",
+        )
         if self.skipped:
-            text += f"; {self.skipped} skipped as already graded"
-        return text + ")"
+            text = msg(
+                f"{text}; {self.skipped} skipped as already graded", f"{text.ko}; 이미 채점되어 건너뜀 {self.skipped}"
+            )
+        return pick(text, self.lang) + ")"
 
     def eta_text(self) -> str:
         eta = self.eta()
         if eta is None:
-            return "ETA unknown yet"
+            return pick(msg("ETA unknown yet", "남은 시간 아직 모름"), self.lang)
         if eta < 1 and self.done < self.total:  # the running jobs are past the mean: no number to give
-            return "ETA < 1 s"
-        return f"ETA {duration(eta)}"
+            return pick(msg("ETA < 1 s", "남은 시간 1초 미만"), self.lang)
+        return pick(msg(f"ETA {duration(eta)}", f"남은 시간 {duration(eta)}"), self.lang)
 
 
 class _Presenter:
     """A `say` callback that also receives the batch's events."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
-        self.tally = Tally(clock=clock)
+    def __init__(self, clock: Clock = time.monotonic, lang: str = DEFAULT_LANG) -> None:
+        self.tally = Tally(clock=clock, lang=lang)
+        self.lang = lang
         self._lock = threading.Lock()
 
     def __call__(self, line: str) -> None:
@@ -182,8 +191,15 @@ class _Presenter:
 class PlainPresenter(_Presenter):
     """Lines as the batch says them; in a long batch, a status line every `every_s` s."""
 
-    def __init__(self, out: TextIO | None = None, *, every_s: float = 30.0, clock: Clock = time.monotonic) -> None:
-        super().__init__(clock)
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        every_s: float = 30.0,
+        clock: Clock = time.monotonic,
+        lang: str = DEFAULT_LANG,
+    ) -> None:
+        super().__init__(clock, lang)
         self._out = out
         self.every_s = every_s
         self._last = clock()
@@ -193,7 +209,7 @@ class PlainPresenter(_Presenter):
         print(line, file=out, flush=True)
 
     def __call__(self, line: str) -> None:
-        self._write(line)
+        self._write(pick(line, self.lang))
 
     def begin(self, total: int, *, skipped: int = 0, workers: int = 1, label: str = "grading") -> None:
         super().begin(total, skipped=skipped, workers=workers, label=label)
@@ -210,6 +226,9 @@ class PlainPresenter(_Presenter):
     def status_line(self) -> str:
         """'  progress: 12/40 done (11 graded, 1 could not be graded), 1:05 so far, ETA 2:10; in flight: kim (4 s)'."""
         t = self.tally
+        if self.lang == "ko":
+            line = f"  진행: {t.counts()}, 지금까지 {duration(t.elapsed())}, {t.eta_text()}"
+            return line + (f"; 채점 중: {t.students()}" if t.in_flight else "")
         line = f"  progress: {t.counts()}, {duration(t.elapsed())} so far, {t.eta_text()}"
         return line + (f"; in flight: {t.students()}" if t.in_flight else "")
 
@@ -217,8 +236,15 @@ class PlainPresenter(_Presenter):
 class RichPresenter(_Presenter):
     """A live bar under the scrolling lines (rich), for a person at a terminal."""
 
-    def __init__(self, console: Console | None = None, *, clock: Clock = time.monotonic, auto_refresh: bool = True):
-        super().__init__(clock)
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        auto_refresh: bool = True,
+        lang: str = DEFAULT_LANG,
+    ):
+        super().__init__(clock, lang)
         self.console = console if console is not None else Console()
         self._live = Live(
             console=self.console,
@@ -232,7 +258,7 @@ class RichPresenter(_Presenter):
         self._running = False
 
     def __call__(self, line: str) -> None:
-        self.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        self.console.print(pick(line, self.lang), markup=False, highlight=False, emoji=False, soft_wrap=True)
 
     def begin(self, total: int, *, skipped: int = 0, workers: int = 1, label: str = "grading") -> None:
         super().begin(total, skipped=skipped, workers=workers, label=label)
@@ -251,18 +277,19 @@ class RichPresenter(_Presenter):
     def renderable(self) -> RenderableType:
         with self._lock:
             t = self.tally
+            ko = self.lang == "ko"
             row = Table.grid(padding=(0, 1))
             row.add_row(
-                Text(t.label, style="bold"),
+                Text(pick(t.label, self.lang), style="bold"),
                 ProgressBar(total=max(1, t.total), completed=t.done, width=30),
                 Text(f"{t.done}/{t.total}", style="bold"),
-                Text(f"graded {t.graded}", style="green"),
-                Text(f"could not be graded {t.errors}", style="red" if t.errors else "dim"),
-                Text(f"skipped {t.skipped}", style="dim"),
+                Text(f"{'채점' if ko else 'graded'} {t.graded}", style="green"),
+                Text(f"{'채점 불가' if ko else 'could not be graded'} {t.errors}", style="red" if t.errors else "dim"),
+                Text(f"{'건너뜀' if ko else 'skipped'} {t.skipped}", style="dim"),
                 Text(f"{duration(t.elapsed())} · {t.eta_text()}", style="cyan"),
             )
-            flight = Text("  in flight: ", style="dim")
-            flight.append(t.students() if t.in_flight else "none")
+            flight = Text("  채점 중: " if ko else "  in flight: ", style="dim")
+            flight.append(t.students() if t.in_flight else ("없음" if ko else "none"))
             flight.no_wrap, flight.overflow = True, "ellipsis"
             return Group(row, flight)
 
@@ -272,12 +299,13 @@ class RichPresenter(_Presenter):
             self._live.stop()
 
 
-def presenter_for(stream: TextIO | None = None) -> PlainPresenter | RichPresenter:
-    """A live bar when `stream` (default: stdout) is a terminal, plain lines otherwise."""
+def presenter_for(stream: TextIO | None = None, lang: str = DEFAULT_LANG) -> PlainPresenter | RichPresenter:
+    """A live bar when `stream` (default: stdout) is a terminal, plain lines otherwise;
+    both in `lang` (the batch's lines carry both languages: grader.i18n)."""
     stream = stream if stream is not None else sys.stdout
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         console = Console(file=stream)
         if console.is_terminal and not console.is_dumb_terminal:
-            return RichPresenter(console)
-    return PlainPresenter(stream if stream is not sys.stdout else None)
+            return RichPresenter(console, lang=lang)
+    return PlainPresenter(stream if stream is not sys.stdout else None, lang=lang)

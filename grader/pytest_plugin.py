@@ -1,6 +1,6 @@
 """The pytest plugin shared by the grader and a student's own `pytest`.
 
-It gives tests their fixtures (`nb`, `data`, `rng`, `credit`, `profile`) and records
+It gives tests their fixtures (`nb`, `data`, `rng`, `credit`, `profile`, `pictures`) and records
 each test's outcome with partial credit. In the grader, the fixtures are backed by a
 `CheckContext` the grader registers; in a student bundle, by a local kernel (see
 grader.selfcheck). In any other pytest session (this project's own tests) it stays
@@ -9,12 +9,15 @@ out of the way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from .i18n import Msg, from_author, join, message_of, msg
 
 CONTEXT_KEY = pytest.StashKey["CheckContext"]()
 STUDENT_KEY = pytest.StashKey[bool]()  # set when this session is a student self-check
@@ -26,12 +29,14 @@ PROFILE_CHOICES = ("full", "fast", "smoke")  # = grader.spec.PROFILES
 
 @dataclass
 class Credit:
-    """Partial credit within one test: each `check` is one equally weighted part."""
+    """Partial credit within one test: each `check` is one equally weighted part.
+    `message` may be given in both languages, {"ko": ..., "en": ...} (or a
+    grader.i18n.msg); the report shows the one it is rendered in."""
 
     parts: list[tuple[bool, str]] = field(default_factory=list)
 
-    def check(self, ok: bool, message: str) -> bool:
-        self.parts.append((bool(ok), message))
+    def check(self, ok: bool, message: str | Mapping[str, str]) -> bool:
+        self.parts.append((bool(ok), from_author(message)))
         return bool(ok)
 
     @property
@@ -53,6 +58,7 @@ class Outcome:
     message: str
     seconds: float
     basis: str = ""  # "trusted" | "testimony" | "": see grader.results.CheckResult
+    missing: str = ""  # the notebook name whose absence failed the check (grader.leads)
 
 
 @dataclass
@@ -71,6 +77,11 @@ class CheckContext:
     check_timeout_s: float | None = None
     checks_timeout_s: float | None = None
     checks_deadline: float | None = None
+    # How the notebook ran (grader.leads.RunFacts), so that a check failing on a
+    # missing name can point at the cell that should have defined it; grader only.
+    run_facts: Any = None
+    # what the checks asked to show (grader.pictures.Sketchbook); drawn after the checks
+    sketches: list[Any] = field(default_factory=list)
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags and len(self.flags) < 50:
@@ -177,6 +188,16 @@ def credit() -> Credit:
     return Credit()
 
 
+@pytest.fixture
+def pictures(request: pytest.FixtureRequest) -> Any:
+    """A grader.pictures.Sketchbook: what this check asks to show on the report, drawn
+    after all the checks (it never changes a score). Outside the grader it keeps nothing."""
+    from .pictures import Sketchbook
+
+    ctx = request.config.stash.get(CONTEXT_KEY, None)
+    return Sketchbook(ctx.sketches if ctx is not None else None, request.node.name)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ctx = config.stash.get(CONTEXT_KEY, None)
     if ctx is None:
@@ -202,13 +223,31 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 def _message(exc: BaseException) -> str:
     from .errors import CheckFailure
 
-    text = str(exc).strip()
+    text = message_of(exc)  # keeps the Korean of a Msg or {"ko", "en"} argument
     if isinstance(exc, CheckFailure):
-        return text
+        return text.strip() if not isinstance(text, Msg) else text
     if isinstance(exc, AssertionError):
         # Only the author's message: never the test's source or its expected values.
-        return text.split("\nassert ")[0].strip() or "this check failed"
-    return f"the check could not use your notebook's value ({type(exc).__name__}: {text[:300]})"
+        if isinstance(text, Msg):
+            return Msg(str(text).split("\nassert ")[0].strip(), text.ko.split("\nassert ")[0].strip())
+        return text.strip().split("\nassert ")[0].strip() or msg("this check failed", "이 검사를 통과하지 못했습니다")
+    detail = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+    return msg(
+        f"the check could not use your notebook's value ({detail})",
+        f"검사가 노트북의 값을 사용할 수 없었습니다 ({detail})",
+    )
+
+
+def _skip_reason(exc: BaseException) -> str:
+    """pytest.skip's reason, with its Korean when it was given a Msg."""
+    reason = getattr(exc, "msg", None)
+    return reason if isinstance(reason, Msg) else str(exc)
+
+
+def _missing(exc: BaseException) -> str:
+    from .errors import MissingName
+
+    return exc.name if isinstance(exc, MissingName) else ""
 
 
 @pytest.hookimpl(wrapper=True)
@@ -225,18 +264,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
         ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(reason).removeprefix("Skipped: "), 0.0)
     elif report.when == "setup" and report.failed and call.excinfo is not None:
-        ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+        exc = call.excinfo.value
+        ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(exc), call.duration, missing=_missing(exc))
     elif report.when == "call":
         if call.excinfo is not None:
             if call.excinfo.errisinstance(pytest.skip.Exception):
-                ctx.outcomes[name] = Outcome(name, "skipped", 0.0, str(call.excinfo.value), call.duration)
+                ctx.outcomes[name] = Outcome(name, "skipped", 0.0, _skip_reason(call.excinfo.value), call.duration)
             else:
-                ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(call.excinfo.value), call.duration)
+                exc = call.excinfo.value
+                ctx.outcomes[name] = Outcome(
+                    name, "failed", 0.0, _message(exc), call.duration, missing=_missing(exc)
+                )
         else:
             credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
             fraction = credit.fraction if isinstance(credit, Credit) else 1.0
             # one line per lost part: the report keeps line breaks (pre-wrap)
-            message = "\n".join(credit.failures) if isinstance(credit, Credit) else ""
+            message = join(credit.failures) if isinstance(credit, Credit) else ""
             status = "passed" if fraction >= 1.0 else ("partial" if fraction > 0 else "failed")
             ctx.outcomes[name] = Outcome(name, status, fraction, message, call.duration)
             if status != "passed" and report.outcome == "passed":

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from .catalogue import translator
 from .exports import export_csv, report_file_names
 from .exports import write_atomic as _write_atomic
+from .i18n import DEFAULT_LANG, msg, pick
 from .results import SubmissionResult
 
 if TYPE_CHECKING:
@@ -51,11 +53,11 @@ MAX_REPORT_BYTES = 2 * 1024 * 1024  # one student's page, whatever it holds (cap
 
 _EPS = 1e-9
 _STATUS_LABELS = {
-    "passed": "passed",
-    "partial": "partial credit",
-    "failed": "failed",
-    "skipped": "not graded in this profile",
-    "missing": "no result",
+    "passed": msg("passed", "통과"),
+    "partial": msg("partial credit", "부분 점수"),
+    "failed": msg("failed", "실패"),
+    "skipped": msg("not graded in this profile", "이 프로필에서는 채점 안 함"),
+    "missing": msg("no result", "결과 없음"),
 }
 _STATUS_ICONS = {"passed": "✓", "partial": "◐", "failed": "✗", "skipped": "–", "missing": "?"}
 
@@ -79,6 +81,9 @@ class ReportContext:
     sandboxed: bool = True
     generated_at: str = ""
     ignored: tuple[str, ...] = ()  # files in the submissions folder that are not submissions
+    # the language pages are rendered in (grader.i18n): results keep both, so a report
+    # is re-rendered in the other language with dataclasses.replace(ctx, lang=...)
+    lang: str = DEFAULT_LANG
 
     def __post_init__(self) -> None:
         # Accept lists, sets and dicts from callers but keep the context immutable.
@@ -100,8 +105,10 @@ class ReportContext:
         sandboxed: bool,
         generated_at: str | None = None,
         ignored: Sequence[str] = (),
+        lang: str | None = None,
     ) -> ReportContext:
-        """The context of one run of `assignment` under `profile`; timestamp: now, UTC."""
+        """The context of one run of `assignment` under `profile`; timestamp: now, UTC;
+        language: `lang`, else the assignment's."""
         prof = assignment.profiles.get(profile)
         order = assignment.test_order()
         return cls(
@@ -116,6 +123,7 @@ class ReportContext:
             sandboxed=sandboxed,
             generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             ignored=tuple(ignored),
+            lang=lang or assignment.lang,
         )
 
 
@@ -125,12 +133,14 @@ class ReportContext:
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _clip(text: str, limit: int) -> str:
-    """Student text, shortened, without terminal escapes or control characters."""
-    text = _CONTROL.sub("", text)
+def _clip(text: str, limit: int, lang: str = DEFAULT_LANG) -> str:
+    """Student text (in `lang` where it carries Korean), shortened, without terminal
+    escapes or control characters."""
+    text = _CONTROL.sub("", pick(text, lang))
     if len(text) <= limit:
         return text
-    return text[:limit] + f"\n… ({len(text) - limit} more characters not shown)"
+    more = len(text) - limit
+    return text[:limit] + pick(msg(f"\n… ({more} more characters not shown)", f"\n… (나머지 {more}자는 생략)"), lang)
 
 
 def _fmt(x: float, digits: int = 2) -> str:
@@ -148,14 +158,18 @@ class _CheckRow:
     status: str
     message: str
     basis: str = ""  # trusted | testimony | "" (grader.results.CheckResult.basis)
+    lang: str = DEFAULT_LANG
 
     @property
     def label(self) -> str:
-        return _STATUS_LABELS.get(self.status, self.status)
+        return pick(_STATUS_LABELS.get(self.status, self.status), self.lang)
 
     @property
     def icon(self) -> str:
         return _STATUS_ICONS.get(self.status, "")
+
+
+_NO_RESULT = msg("This check produced no result for your notebook.", "이 검사는 노트북에 대해 결과를 내지 못했습니다.")
 
 
 def _check_rows(result: SubmissionResult, ctx: ReportContext) -> list[_CheckRow]:
@@ -176,7 +190,8 @@ def _check_rows(result: SubmissionResult, ctx: ReportContext) -> list[_CheckRow]
                     None,
                     ctx.points.get(name, 0.0),
                     "missing",
-                    "This check produced no result for your notebook.",
+                    pick(_NO_RESULT, ctx.lang),
+                    lang=ctx.lang,
                 )
             )
             continue
@@ -187,8 +202,9 @@ def _check_rows(result: SubmissionResult, ctx: ReportContext) -> list[_CheckRow]
                 points=None if c.status == "skipped" else c.points,
                 max_points=c.max_points,
                 status=c.status,
-                message=_clip(c.message, MAX_MESSAGE_CHARS),
+                message=_clip(c.text(ctx.lang), MAX_MESSAGE_CHARS),
                 basis=c.basis,
+                lang=ctx.lang,
             )
         )
     return rows
@@ -202,9 +218,7 @@ class _AnswerRow:
 
 
 def _answer_rows(result: SubmissionResult, manual: Mapping[str, float]) -> list[_AnswerRow]:
-    return [
-        _AnswerRow(a.id, _clip(a.text, MAX_ANSWER_CHARS), manual.get(a.id)) for a in result.answers
-    ]
+    return [_AnswerRow(a.id, _clip(a.text, MAX_ANSWER_CHARS), manual.get(a.id)) for a in result.answers]
 
 
 def _max_score(result: SubmissionResult, ctx: ReportContext) -> float:
@@ -227,11 +241,18 @@ def _overall(result: SubmissionResult, rows: Sequence[_CheckRow]) -> str:
 
 
 _OVERALL_LABELS = {
-    "passed": "all checks passed",
-    "partial": "some checks lost points",
-    "failed": "no points earned",
-    "error": "could not be graded",
+    "passed": msg("all checks passed", "모든 검사 통과"),
+    "partial": msg("some checks lost points", "일부 검사에서 감점"),
+    "failed": msg("no points earned", "얻은 점수 없음"),
+    "error": msg("could not be graded", "채점 불가"),
 }
+
+
+def _template_globals(lang: str) -> dict[str, object]:
+    """What every template gets for its language: `lang` (<html lang>), the
+    catalogue's functions (grader.catalogue) and `tr`, a grader.i18n text in `lang`."""
+    t, tn, phrase = translator(lang)
+    return {"lang": lang, "t": t, "tn": tn, "phrase": phrase, "tr": lambda text: pick(text, lang)}
 
 
 def _pending(result: SubmissionResult, manual: Mapping[str, float]) -> int:
@@ -265,17 +286,23 @@ def render_student(
     """The feedback page for one student: score, every check's message, cell errors,
     events and free-text answers. `manual_scores` maps answer id to points given."""
     manual = dict(manual_scores or {})
+    lang = ctx.lang
     rows = _check_rows(result, ctx)
     graded = [r for r in rows if r.status != "skipped"]
     overall = _overall(result, rows)
     page = _env().get_template("student.html")
+    label = pick(_OVERALL_LABELS[overall], lang)
     html = page.render(
+        **_template_globals(lang),
         ctx=ctx,
         r=result,
+        error=None if result.error is None else pick(result.error, lang),
+        flags=[pick(f, lang) for f in result.flags],
+        events=[pick(e, lang) for e in result.events],
         score=_score(result),
         max_score=_max_score(result, ctx),
         overall=overall,
-        overall_label=_OVERALL_LABELS[overall],
+        overall_label=label[:1].upper() + label[1:],
         rows=rows,
         n_passed=sum(1 for r in graded if r.status == "passed"),
         n_graded=len(graded),
@@ -285,23 +312,26 @@ def render_student(
         manual_total=sum(manual.get(a.id, 0.0) for a in result.answers),
         has_manual=any(a.id in manual for a in result.answers),
         synthetic=result.synthetic_data or ctx.synthetic,
-        profile_notes=[_clip(n, MAX_NOTE_CHARS) for n in result.profile_notes[:MAX_NOTES]],
+        profile_notes=[_clip(n, MAX_NOTE_CHARS, lang) for n in result.profile_notes[:MAX_NOTES]],
     )
-    return cap_page(html)
+    return cap_page(html, lang=lang)
 
 
-def cap_page(html: str, limit: int = MAX_REPORT_BYTES) -> str:
+def cap_page(html: str, limit: int = MAX_REPORT_BYTES, lang: str = DEFAULT_LANG) -> str:
     """A page cut to at most `limit` bytes (UTF-8), never inside a tag, saying so at the
     cut. Results are capped when they are built (grader.results); this bounds what
     any page can become whatever its template shows."""
     data = html.encode("utf-8")
     if len(data) <= limit:
         return html
-    notice = (
-        f'\n<p class="clipped" role="alert"><strong>This page was cut at its size limit of '
-        f"{limit / 1024 / 1024:g} MB</strong> (in full it would be {len(data) / 1024 / 1024:.1f} MB): "
-        "what came after this point is not shown.</p>\n</main></body></html>\n"
+    cap, full = f"{limit / 1024 / 1024:g}", f"{len(data) / 1024 / 1024:.1f}"
+    words = msg(
+        f"<strong>This page was cut at its size limit of {cap} MB</strong> (in full it would be {full} MB): "
+        "what came after this point is not shown.",
+        f"<strong>이 페이지는 크기 제한 {cap} MB에서 잘렸습니다</strong> (전체는 {full} MB): "
+        "이 지점 이후의 내용은 보이지 않습니다.",
     )
+    notice = f'\n<p class="clipped" role="alert">{pick(words, lang)}</p>\n</main></body></html>\n'
     head = data[: max(limit - len(notice.encode("utf-8")), 0)].decode("utf-8", "ignore")
     tag = head.rfind("<")
     if tag > head.rfind(">"):  # the cut fell inside a tag
@@ -369,6 +399,14 @@ class _StudentRow:
     manual_total: float | None
     seconds: float
     error: str | None
+    gpu_peak_mb: int | None = None  # peak GPU memory of its kernel (grader/gpus.py), graded on a GPU slot
+
+
+def _gpu_peak(result: SubmissionResult) -> int | None:
+    """The peak GPU memory measured for a submission on a GPU slot (extra["gpu"]), or None."""
+    gpu = result.extra.get("gpu") if isinstance(result.extra, dict) else None
+    peak = gpu.get("peak_mb") if isinstance(gpu, dict) and gpu.get("samples") else None
+    return peak if isinstance(peak, int) else None
 
 
 def render_summary(
@@ -401,14 +439,15 @@ def render_summary(
                 score=_score(r),
                 max_score=_max_score(r, ctx),
                 status=overall,
-                label=_OVERALL_LABELS[overall],
+                label=pick(_OVERALL_LABELS[overall], ctx.lang),
                 passed=sum(1 for row in rows if row.status == "passed"),
                 graded=len(rows),
                 cell_issues=len(r.cell_issues),
                 pending=_pending(r, manual),
                 manual_total=sum(scored) if scored else None,
                 seconds=r.seconds,
-                error=r.error,
+                error=None if r.error is None else pick(r.error, ctx.lang),
+                gpu_peak_mb=_gpu_peak(r),
             )
         )
     stats = None
@@ -421,16 +460,18 @@ def render_summary(
         }
     unsandboxed = sum(1 for r in ordered if not r.sandboxed) if ctx.sandboxed else len(ordered)
     class_max = max(maxes) if maxes else ctx.max_points
+    lang = ctx.lang
     notes = _class_profile_notes(graded)
     page = _env().get_template("summary.html")
     html = page.render(
+        **_template_globals(lang),
         ctx=ctx,
         n_total=len(ordered),
         n_graded=len(graded),
         failed=[s for s in students if s.error is not None],
         stats=stats,
         class_max=class_max,
-        histogram=_histogram(scores, class_max),
+        histogram=_histogram(scores, class_max, lang=lang),
         mixed_max=len(maxes) > 1,
         tests=_test_stats(graded, ctx),
         students=students,
@@ -438,16 +479,17 @@ def render_summary(
         unsandboxed=unsandboxed,
         synthetic=ctx.synthetic or any(r.synthetic_data for r in ordered),
         profile_notes=notes,
-        data_notes=[(n, k) for n, k in notes if n.startswith("data set ")],
-        change_notes=[(n, k) for n, k in notes if not n.startswith("data set ")],
+        # sorted on the English, shown in `lang`
+        data_notes=[(_clip(n, MAX_NOTE_CHARS, lang), k) for n, k in notes if n.startswith("data set ")],
+        change_notes=[(_clip(n, MAX_NOTE_CHARS, lang), k) for n, k in notes if not n.startswith("data set ")],
         answers_pending=_pending_answers(ordered, manual_all),
-        flagged=_flagged(ordered, names),
+        flagged=_flagged(ordered, names, lang),
         similar=similar,
         names=names,
         ignored=[_clip(name, MAX_NOTE_CHARS) for name in ctx.ignored[:MAX_IGNORED]],
         n_ignored=len(ctx.ignored),
     )
-    return cap_page(html)  # similar submissions come last: a cut takes them first
+    return cap_page(html, lang=lang)  # similar submissions come last: a cut takes them first
 
 
 MAX_FLAGGED = 100  # students listed under "Flagged for review"
@@ -479,7 +521,9 @@ class _Histogram:
     summary: str  # what the picture says, for screen readers
 
 
-def _histogram(scores: Sequence[float], top: float, width: int = 720, height: int = 190) -> _Histogram | None:
+def _histogram(
+    scores: Sequence[float], top: float, width: int = 720, height: int = 190, lang: str = DEFAULT_LANG
+) -> _Histogram | None:
     """Bins of one point each when the maximum is a whole number up to 20 (a full score
     has a bar of its own), else ten equal bins, the last one closed."""
     if not scores:
@@ -489,11 +533,25 @@ def _histogram(scores: Sequence[float], top: float, width: int = 720, height: in
     if unit:
         n, step = int(top) + 1, 1.0
         labels = [str(i) for i in range(n)]
-        spans = [f"{i}" if i == n - 1 else f"{i} or more, under {i + 1}" for i in range(n)]
+        spans = [
+            f"{i}" if i == n - 1 else pick(msg(f"{i} or more, under {i + 1}", f"{i} 이상 {i + 1} 미만"), lang)
+            for i in range(n)
+        ]
     else:
         n, step = 10, (top or 1.0) / 10
         labels = [f"{_fmt(i * step, 1)}–{_fmt((i + 1) * step, 1)}" for i in range(n)]
-        spans = [f"{_fmt(i * step)} to {'' if i == n - 1 else 'under '}{_fmt((i + 1) * step)}" for i in range(n)]
+        spans = [
+            pick(
+                msg(f"{_fmt(i * step)} to {_fmt((i + 1) * step)}", f"{_fmt(i * step)} 이상 {_fmt((i + 1) * step)} 이하")
+                if i == n - 1
+                else msg(
+                    f"{_fmt(i * step)} to under {_fmt((i + 1) * step)}",
+                    f"{_fmt(i * step)} 이상 {_fmt((i + 1) * step)} 미만",
+                ),
+                lang,
+            )
+            for i in range(n)
+        ]
     counts = [0] * n
     for score in scores:
         counts[min(int(score / step + _EPS), n - 1)] += 1
@@ -509,15 +567,24 @@ def _histogram(scores: Sequence[float], top: float, width: int = 720, height: in
             base - (base - top_pad) * count / most,
             slot * 0.8,
             (base - top_pad) * count / most,
-            f"{count} submission{'s' if count != 1 else ''} scored {span}",
+            pick(
+                msg(f"{count} submission{'s' if count != 1 else ''} scored {span}", f"{span}점: 제출물 {count}개"), lang
+            ),
         )
         for i, (count, label, span) in enumerate(zip(counts, labels, spans, strict=True))
     )
     mean = statistics.fmean(scores)
     # a one-point bar's centre is its score; equal bins map the score range onto the axis
     mean_x = left + (mean + 0.5) * slot if unit else left + mean / step * slot
-    summary = f"Histogram of {len(scores)} scores out of {_fmt(top)}: " + ", ".join(
-        f"{b.count} at {b.label}" for b in bars if b.count
+    counted = [b for b in bars if b.count]
+    en = ", ".join(f"{b.count} at {b.label}" for b in counted)
+    ko = ", ".join(f"{b.label}점 {b.count}개" for b in counted)
+    summary = pick(
+        msg(
+            f"Histogram of {len(scores)} scores out of {_fmt(top)}: {en}",
+            f"{_fmt(top)}점 만점 점수 {len(scores)}개의 히스토그램: {ko}",
+        ),
+        lang,
     )
     return _Histogram(bars, width, height, base, most, mean_x, summary)
 
@@ -566,12 +633,12 @@ class _Flagged:
     more: int
 
 
-def _flagged(ordered: Sequence[SubmissionResult], names: Mapping[str, str]) -> list[_Flagged]:
+def _flagged(ordered: Sequence[SubmissionResult], names: Mapping[str, str], lang: str = DEFAULT_LANG) -> list[_Flagged]:
     """Submissions with evidence for a person to review, each with its reasons."""
     out = []
     for r in ordered:
         if r.flags:
-            shown = tuple(_clip(f, MAX_MESSAGE_CHARS) for f in r.flags[:MAX_FLAGS_SHOWN])
+            shown = tuple(_clip(f, MAX_MESSAGE_CHARS, lang) for f in r.flags[:MAX_FLAGS_SHOWN])
             out.append(_Flagged(r.student, names[r.student], shown, len(r.flags) - len(shown)))
     return out[:MAX_FLAGGED]
 
@@ -583,7 +650,7 @@ def _class_profile_notes(graded: Sequence[SubmissionResult]) -> list[tuple[str, 
     for r in graded:
         for note in dict.fromkeys(r.profile_notes[:MAX_NOTES]):
             counts[note] = counts.get(note, 0) + 1
-    return [(_clip(n, MAX_NOTE_CHARS), k) for n, k in list(counts.items())[:MAX_NOTES]]
+    return [(n, k) for n, k in list(counts.items())[:MAX_NOTES]]  # clipped where shown, in its language
 
 
 # --- files -------------------------------------------------------------------------------

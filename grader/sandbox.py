@@ -50,6 +50,10 @@ class SandboxPlan:
     disk_mb: int = 1024
     seccomp: Path | None = None  # compiled filter (grader.syscalls) on the host, outside the sandbox
     python: str | None = None  # the kernel's interpreter, when not the grader's own (--kernel-python)
+    # GPU device nodes it sees (grader.gpus.sandbox_nodes): None, every NVIDIA node here (no
+    # GPU slots: as before slots existed); (), none (the evaluator, which runs on the CPU)
+    gpu_nodes: tuple[str, ...] | None = None
+    mps_pipe: str | None = None  # MPS's pipe folder, bound in when the kernel's slot uses MPS
 
 
 def python_roots(python: str | None = None) -> list[str]:
@@ -80,13 +84,19 @@ def _prefixes(python: str) -> tuple[str, ...]:
     return tuple(p for p in (os.path.realpath(f) for f in found) if p != "/")
 
 
-def _gpu_binds() -> list[str]:
+def _gpu_binds(nodes: tuple[str, ...] | None = None, mps_pipe: str | None = None) -> list[str]:
     """NVIDIA device nodes, and the read-only PCI topology TensorFlow probes, when a GPU
-    exists. CUDA libraries come from /usr or the venv's nvidia wheels, bound already."""
+    exists. CUDA libraries come from /usr or the venv's nvidia wheels, bound already.
+
+    `nodes` None: every /dev/nvidia* here; otherwise only those (a GPU slot: its own
+    device's node and the control nodes, so the kernel cannot open its neighbours'
+    devices whatever it sets CUDA_VISIBLE_DEVICES to); () binds nothing."""
     args: list[str] = []
-    devices = sorted(Path("/dev").glob("nvidia*"))
-    for dev in devices:
-        args += ["--dev-bind", str(dev), str(dev)]
+    devices = sorted(Path("/dev").glob("nvidia*")) if nodes is None else [Path(n) for n in nodes]
+    for dev in devices:  # -try: a node gone since the plan leaves the kernel without a GPU, not without a kernel
+        args += ["--dev-bind-try", str(dev), str(dev)]
+    if mps_pipe is not None:
+        args += ["--bind-try", mps_pipe, mps_pipe]
     if devices:
         for d in ("/sys/bus", "/sys/devices", "/proc/driver/nvidia"):
             args += ["--ro-bind-try", d, d]
@@ -155,7 +165,7 @@ def wrap(plan: SandboxPlan, argv: list[str]) -> list[str]:
         bwrap += ["--ro-bind", str(plan.data_dir), "/data"]
     for name, host in sorted(plan.files.items()):
         bwrap += ["--ro-bind", str(host), f"{HOME}/{name}"]
-    bwrap += _gpu_binds()
+    bwrap += _gpu_binds(plan.gpu_nodes, plan.mps_pipe)
     bwrap += ["--chmod", "0777", HOME, "--chdir", HOME]
     for key, value in sorted({**ENV, **plan.env}.items()):
         bwrap += ["--setenv", key, value]

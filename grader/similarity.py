@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .i18n import msg
+
 __all__ = [
     "Excerpt",
     "Options",
@@ -410,13 +412,16 @@ def _excerpt(doc: _Doc, start: int, length: int, opts: Options) -> Excerpt:
     c0, l0, _ = doc.lines[first]
     c1, l1, _ = doc.lines[last]
     if c0 == c1:
-        where = f"In [{c0}], line {l0}" if l0 == l1 else f"In [{c0}], lines {l0}–{l1}"
+        if l0 == l1:
+            where = msg(f"In [{c0}], line {l0}", f"In [{c0}], {l0}번째 줄")
+        else:
+            where = msg(f"In [{c0}], lines {l0}–{l1}", f"In [{c0}], {l0}–{l1}번째 줄")
     else:
-        where = f"In [{c0}] line {l0} to In [{c1}] line {l1}"
+        where = msg(f"In [{c0}] line {l0} to In [{c1}] line {l1}", f"In [{c0}] {l0}번째 줄 ~ In [{c1}] {l1}번째 줄")
     texts = [_clean(doc.lines[i][2], opts.max_line_chars) for i in range(first, last + 1)]
     if len(texts) > opts.max_passage_lines:
         more = len(texts) - opts.max_passage_lines
-        texts = [*texts[: opts.max_passage_lines], f"… ({more} more line{'s' if more != 1 else ''})"]
+        texts = [*texts[: opts.max_passage_lines], f"… (+{more})"]
     return Excerpt(where, "\n".join(texts))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .i18n import DEFAULT_LANG, LANGS, msg
 
 PROFILES = ("full", "fast", "smoke")
 KNOWN_DATASETS = ("mnist", "fashion_mnist")
@@ -88,6 +89,7 @@ class Assignment:
     digest: str = field(default="")
     answers: tuple[str, ...] = ()  # free-text answer ids a person grades (grader.answers)
     requires: tuple[str, ...] = ()  # modules the kernel's Python must import (checked before a batch)
+    lang: str = DEFAULT_LANG  # the language reports and the CLI use unless --lang says otherwise
 
     @property
     def starter(self) -> Path:
@@ -192,7 +194,17 @@ def load_assignment(folder: Path | str) -> Assignment:
     meta = raw.get("assignment")
     if not isinstance(meta, dict):
         raise SpecError("missing [assignment] table", toml)
-    allowed = {"title", "version", "notebook", "datasets", "allowed_files", "default_profile", "answers", "requires"}
+    allowed = {
+        "title",
+        "version",
+        "notebook",
+        "datasets",
+        "allowed_files",
+        "default_profile",
+        "answers",
+        "requires",
+        "lang",
+    }
     for key in meta:
         if key not in allowed:
             raise SpecError(f"[assignment] has unknown key '{key}'", toml)
@@ -217,6 +229,15 @@ def load_assignment(folder: Path | str) -> Assignment:
     default_profile = meta.get("default_profile", "fast")
     if default_profile not in PROFILES:
         raise SpecError(f"[assignment] default_profile must be one of {', '.join(PROFILES)}", toml)
+    lang = meta.get("lang", DEFAULT_LANG)
+    if lang not in LANGS:
+        raise SpecError(
+            msg(
+                f"[assignment] lang must be one of {', '.join(LANGS)}, got {lang!r}",
+                f"[assignment] lang은 {', '.join(LANGS)} 중 하나여야 합니다 (받은 값: {lang!r})",
+            ),
+            toml,
+        )
 
     limits = _dataclass_from(toml, "limits", _table(toml, raw, "limits"), Limits)
     profiles = dict(DEFAULT_PROFILES)
@@ -271,6 +292,7 @@ def load_assignment(folder: Path | str) -> Assignment:
         digest=_digest(root),
         answers=answer_ids,
         requires=requires,
+        lang=lang,
     )
 
 

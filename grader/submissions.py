@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from . import i18n
+
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CELLS = 2000
 MAX_EXTRA_BYTES = 50 * 1024 * 1024
@@ -45,7 +47,10 @@ class _Reject(Exception):
 
 
 def _one_line(text: str) -> str:
-    """A reason as one printable line (file names and parser messages are untrusted)."""
+    """A reason as one printable line (file names and parser messages are untrusted);
+    both languages of a grader.i18n.Msg."""
+    if isinstance(text, i18n.Msg):
+        return i18n.Msg(_one_line(str(text)), _one_line(text.ko))
     clean = "".join(" " if c in "\r\n\t" else ("?" if unicodedata.category(c).startswith("C") else c) for c in text)
     clean = " ".join(clean.split())
     return clean if len(clean) <= MAX_ERROR_CHARS else clean[: MAX_ERROR_CHARS - 1] + "…"
@@ -61,7 +66,9 @@ class Collection:
 
 
 SUBMISSION_EXTS = (".ipynb", ".zip")
-PY_REASON = "a .py file is not a notebook: submit the .ipynb"
+PY_REASON = i18n.msg(
+    "a .py file is not a notebook: submit the .ipynb", ".py 파일은 노트북이 아닙니다: .ipynb 파일을 제출하세요"
+)
 
 
 def collect(folder: Path, notebook_name: str) -> list[Submission]:
@@ -96,11 +103,22 @@ def collect_folder(folder: Path, notebook_name: str) -> Collection:
         if len(entries) > 1:
             names = ", ".join(e.name for e in entries)
             out.append(
-                Submission(student, entries[0], error=_one_line(f"two submissions for one student: {names}; keep one"))
+                Submission(
+                    student,
+                    entries[0],
+                    error=_one_line(
+                        i18n.msg(
+                            f"two submissions for one student: {names}; keep one",
+                            f"한 학생의 제출물이 두 개입니다: {names}; 하나만 남기세요",
+                        )
+                    ),
+                )
             )
             continue
         if entries[0].name.lower().endswith(".py") and not entries[0].is_dir():
-            out.append(Submission(student, entries[0], error=_one_line(f"{entries[0].name}: {PY_REASON}")))
+            name = entries[0].name
+            reason = i18n.msg(f"{name}: {PY_REASON}", f"{name}: {PY_REASON.ko}")
+            out.append(Submission(student, entries[0], error=_one_line(reason)))
             continue
         out.append(read_submission(student, entries[0], notebook_name))
     return Collection(out, sorted(ignored))
@@ -133,10 +151,19 @@ def read_submission(student: str, path: Path, notebook_name: str) -> Submission:
         nb_bytes, files = _read_entry(path, notebook_name)
         notebook = parse_notebook(nb_bytes)
     except _Reject as exc:
-        return Submission(student, path, error=_one_line(f"{path.name}: {exc}"))
+        why = i18n.message_of(exc)
+        return Submission(
+            student, path, error=_one_line(i18n.msg(f"{path.name}: {why}", f"{path.name}: {i18n.pick(why, 'ko')}"))
+        )
     except OSError as exc:  # vanished, unreadable, an I/O error: this submission only
         reason = exc.strerror or type(exc).__name__
-        return Submission(student, path, error=_one_line(f"{path.name}: cannot be read ({reason})"))
+        return Submission(
+            student,
+            path,
+            error=_one_line(
+                i18n.msg(f"{path.name}: cannot be read ({reason})", f"{path.name}: 읽을 수 없습니다 ({reason})")
+            ),
+        )
     h = hashlib.sha256(nb_bytes)
     for name in sorted(files):
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
@@ -146,11 +173,13 @@ def read_submission(student: str, path: Path, notebook_name: str) -> Submission:
 def _read_entry(path: Path, notebook_name: str) -> tuple[bytes, dict[str, bytes]]:
     st = path.lstat()
     if stat.S_ISLNK(st.st_mode):
-        raise _Reject("is a symbolic link; submit the file itself")
+        raise _Reject(
+            i18n.msg("is a symbolic link; submit the file itself", "심볼릭 링크입니다; 파일 자체를 제출하세요")
+        )
     if stat.S_ISDIR(st.st_mode):
         return _pick(_read_folder(path), notebook_name)
     if not stat.S_ISREG(st.st_mode):
-        raise _Reject("is not a regular file")
+        raise _Reject(i18n.msg("is not a regular file", "일반 파일이 아닙니다"))
     lower = path.name.lower()
     if lower.endswith(".zip"):
         return _pick(_read_zip(path), notebook_name)
@@ -192,7 +221,9 @@ def _read_zip(path: Path) -> dict[str, bytes]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _Reject(f"is not a readable zip file ({exc})") from None
+        raise _Reject(
+            i18n.msg(f"is not a readable zip file ({exc})", f"읽을 수 있는 zip 파일이 아닙니다 ({exc})")
+        ) from None
     files: dict[str, bytes] = {}
     with zf:
         infos = zf.infolist()
@@ -232,14 +263,18 @@ def _read_zip(path: Path) -> dict[str, bytes]:
 def _pick(files: dict[str, bytes], notebook_name: str) -> tuple[bytes, dict[str, bytes]]:
     notebooks = [n for n in files if n.lower().endswith(".ipynb") and "ipynb_checkpoints" not in n]
     if not notebooks:
-        raise _Reject("holds no .ipynb notebook")
+        raise _Reject(i18n.msg("holds no .ipynb notebook", ".ipynb 노트북이 들어 있지 않습니다"))
     if len(notebooks) == 1:
         chosen = notebooks[0]
     else:
         named = [n for n in notebooks if PurePosixPath(n).name == notebook_name]
         if len(named) != 1:
+            listed = ", ".join(sorted(notebooks))
             raise _Reject(
-                f"holds several notebooks ({', '.join(sorted(notebooks))}) and none is uniquely named {notebook_name}"
+                i18n.msg(
+                    f"holds several notebooks ({listed}) and none is uniquely named {notebook_name}",
+                    f"노트북이 여러 개({listed}) 들어 있는데 이름이 {notebook_name}인 것이 하나로 정해지지 않습니다",
+                )
             )
         chosen = named[0]
     nb_bytes = files.pop(chosen)
@@ -251,19 +286,33 @@ def _pick(files: dict[str, bytes], notebook_name: str) -> tuple[bytes, dict[str,
 def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     """Parse untrusted notebook bytes into a v4 notebook or raise _Reject with one line."""
     if not data.strip():
-        raise _Reject("is empty")
+        raise _Reject(i18n.msg("is empty", "비어 있습니다"))
     try:
         text = data.decode("utf-8-sig")  # a BOM (some Windows editors add one) is harmless
     except UnicodeDecodeError as exc:
-        raise _Reject(f"is not UTF-8 text (byte {exc.start}); save the notebook from Jupyter again") from None
+        raise _Reject(
+            i18n.msg(
+                f"is not UTF-8 text (byte {exc.start}); save the notebook from Jupyter again",
+                f"UTF-8 텍스트가 아닙니다 ({exc.start}번째 바이트); Jupyter에서 노트북을 다시 저장하세요",
+            )
+        ) from None
     try:
         raw = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise _Reject(f"is not valid JSON ({msg}{where}); the file may be truncated") from None
+        raise _Reject(
+            i18n.msg(
+                f"is not valid JSON ({msg}{where}); the file may be truncated",
+                f"올바른 JSON이 아닙니다 ({msg}{where}); 파일이 잘렸을 수 있습니다",
+            )
+        ) from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
-        raise _Reject("is JSON but not a Jupyter notebook (no 'cells')")
+        raise _Reject(
+            i18n.msg(
+                "is JSON but not a Jupyter notebook (no 'cells')", "JSON이지만 Jupyter 노트북이 아닙니다 ('cells' 없음)"
+            )
+        )
     major = raw.get("nbformat")
     if not isinstance(major, int) or major < 3:
         raise _Reject(f"has nbformat {major!r}; only notebooks of format 3 or 4 can be graded")
@@ -276,7 +325,9 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
             nbformat.validate(nb)
     except Exception as exc:  # nbformat raises many types for malformed content
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _Reject(f"is not a valid notebook: {first[:200]}") from None
+        raise _Reject(
+            i18n.msg(f"is not a valid notebook: {first[:200]}", f"올바른 노트북이 아닙니다: {first[:200]}")
+        ) from None
     if len(nb.cells) > MAX_CELLS:
         raise _Reject(f"has {len(nb.cells)} cells; the limit is {MAX_CELLS}")
     checked: nbformat.NotebookNode = nb

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadReply, EvaluationRefused, EvaluatorFailed
 from .evaluator import DataSplit, Evaluation, Evaluator, ModelArtefact
+from .i18n import msg
 from .kernel.protocol import RAW_MAX, fingerprint, weights_digest
 
 if TYPE_CHECKING:
@@ -292,13 +293,18 @@ def training_data_problem(event: dict[str, Any], data: Any, dataset: str) -> str
     (x_train, _), (x_test, _) = data.load(dataset)
     test_fp = fingerprint(x_test)
     if test_fp is not None and fp["digest"] == test_fp["digest"]:
-        return "it was trained on the test set (x_test): train on x_train and keep the test set for the end"
+        return msg(
+            "it was trained on the test set (x_test): train on x_train and keep the test set for the end",
+            "테스트 세트(x_test)로 학습했습니다: x_train으로 학습하고 테스트 세트는 마지막까지 남겨 두세요",
+        )
     train_fp = fingerprint(x_train)
     if train_fp is not None and fp["digest"] != train_fp["digest"]:
         rows = fp.get("rows")
-        return (
+        return msg(
             f"it was trained on {rows} images that are not the {dataset} training set load_data() returned "
-            f"({len(x_train)} images): train on all of x_train"
+            f"({len(x_train)} images): train on all of x_train",
+            f"load_data()가 돌려준 {dataset} 학습 세트({len(x_train)}개)가 아닌 이미지 {rows}개로 학습했습니다: "
+            "x_train 전체로 학습하세요",
         )
     return None
 
@@ -308,14 +314,22 @@ def validation_problem(event: dict[str, Any], expected: float = 0.2) -> str | No
     argument they did not write), or None when it used validation_split=`expected`."""
     split = event.get("validation_split")
     if event.get("validation_data"):
-        return (
+        return msg(
             f"it validated on validation_data=(...) where the exercise asks for validation_split={expected:g} "
-            "(the last part of the training set, so that the test set stays unseen)"
+            "(the last part of the training set, so that the test set stays unseen)",
+            f"validation_data=(...)로 검증했는데 이 실습은 validation_split={expected:g}를 씁니다 "
+            "(학습 세트의 마지막 부분으로 검증해서 테스트 세트를 보지 않은 채로 둡니다)",
         )
     if isinstance(split, bool) or not isinstance(split, (int, float)) or split <= 0:
-        return f"it was trained without validation data; use validation_split={expected:g}"
+        return msg(
+            f"it was trained without validation data; use validation_split={expected:g}",
+            f"검증 데이터 없이 학습했습니다; validation_split={expected:g}를 쓰세요",
+        )
     if abs(float(split) - expected) > 1e-9:
-        return f"it was trained with validation_split={split:g}; use validation_split={expected:g}"
+        return msg(
+            f"it was trained with validation_split={split:g}; use validation_split={expected:g}",
+            f"validation_split={split:g}로 학습했습니다; validation_split={expected:g}를 쓰세요",
+        )
     return None
 
 
@@ -348,10 +362,12 @@ def weights_problem(trace: list[dict[str, Any]], event: dict[str, Any]) -> str |
     expected = last_fit_end if last_fit_end is not None else first_compile
     if expected is None or expected == start:
         return None
-    return (
+    return msg(
         "the model's weights changed between its compile (or its previous fit) and this fit: they were loaded "
         "from a file, set by hand, or trained by a fit the grader did not see; train the model from its fresh "
-        "weights with model.fit"
+        "weights with model.fit",
+        "컴파일(또는 이전 fit)과 이번 fit 사이에 모델의 가중치가 바뀌었습니다: 파일에서 불러왔거나, 직접 "
+        "설정했거나, 채점기가 보지 못한 fit으로 학습한 것입니다. 새 가중치에서 model.fit으로 학습하세요",
     )
 
 

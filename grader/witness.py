@@ -24,6 +24,7 @@ import numpy as np
 
 from . import source as notebook_source
 from .errors import BadReply, ForbiddenCall, MissingName, StudentError
+from .i18n import msg
 from .kernel import protocol
 from .kernel.protocol import ARRAY_KINDS, MAX_DEPTH, MAX_NODES
 
@@ -187,7 +188,13 @@ class Notebook:
         if payload.get("op") in TESTIMONY_OPS:
             self.basis.add("testimony")
         if self._channel is None:
-            raise KernelGone(self._kernel_error or "the notebook could not be run, so this was not checked")
+            raise KernelGone(
+                self._kernel_error
+                or msg(
+                    "the notebook could not be run, so this was not checked",
+                    "노트북을 실행할 수 없어서 이 검사를 하지 못했습니다",
+                )
+            )
         # One deadline per check for all its requests (grader.deadline): each request gets
         # at most the time the check has left, and the check's timer waits for it.
         from . import deadline
@@ -215,10 +222,26 @@ class Notebook:
         if kind == protocol.INVALID:  # the kernel's op says, for the student, why it cannot answer
             raise BadReply(message)
         if kind == protocol.TOO_BIG:
-            raise BadReply(f"your value is too large for the grader to read: {message}")
+            raise BadReply(
+                msg(
+                    f"your value is too large for the grader to read: {message}",
+                    f"값이 너무 커서 채점기가 읽을 수 없습니다: {message}",
+                )
+            )
         if kind == protocol.STUDENT_RAISED:
-            raise StudentError(f"{payload.get('name')}(...) raised {etype}" + (f": {message}" if message else ""))
-        raise BadReply(f"the grader could not read your notebook's value ({etype}: {message})")
+            said = f": {message}" if message else ""
+            raise StudentError(
+                msg(
+                    f"{payload.get('name')}(...) raised {etype}{said}",
+                    f"{payload.get('name')}(...)에서 {etype} 예외가 발생했습니다{said}",
+                )
+            )
+        raise BadReply(
+            msg(
+                f"the grader could not read your notebook's value ({etype}: {message})",
+                f"채점기가 노트북의 값을 읽을 수 없었습니다 ({etype}: {message})",
+            )
+        )
 
     def get(self, name: str) -> Any:
         """The value of global `name` after the notebook ran."""
@@ -251,7 +274,12 @@ class Notebook:
         hits = reply.get("forbidden") or []
         if hits:
             used = ", ".join(str(h)[:80] for h in hits[:5])
-            raise ForbiddenCall(f"{name} called {used}, which this exercise forbids; write the computation yourself")
+            raise ForbiddenCall(
+                msg(
+                    f"{name} called {used}, which this exercise forbids; write the computation yourself",
+                    f"{name}이(가) 이 실습에서 금지한 {used}을(를) 호출했습니다. 계산을 직접 작성하세요",
+                )
+            )
 
     def request(self, op: str, timeout: float | None = None, **fields: Any) -> Any:
         """Extension point for richer questions (model descriptions, traces)."""
@@ -587,10 +615,22 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
 
 def validate_history(value: Any, what: str = "the history") -> dict[str, list[float]]:
     """{metric name: [finite float per epoch]} with str keys and equal, non-zero lengths."""
+    w_ko = "학습 기록" if what == "the history" else what
     if not isinstance(value, dict):
-        raise BadReply(f"{what} must be a Keras History or its .history dict, got {type(value).__name__}")
+        kind = type(value).__name__
+        raise BadReply(
+            msg(
+                f"{what} must be a Keras History or its .history dict, got {kind}",
+                f"{w_ko}은(는) Keras History나 그 .history 딕셔너리여야 하는데 {kind}입니다",
+            )
+        )
     if not value:
-        raise BadReply(f"{what} is empty: it records no epoch (did fit run?)")
+        raise BadReply(
+            msg(
+                f"{what} is empty: it records no epoch (did fit run?)",
+                f"{w_ko}이(가) 비어 있습니다: 기록된 에포크가 없습니다 (fit이 실행되었나요?)",
+            )
+        )
     out: dict[str, list[float]] = {}
     lengths: dict[str, int] = {}
     for key, series in value.items():
@@ -605,20 +645,40 @@ def validate_history(value: Any, what: str = "the history") -> dict[str, list[fl
         floats = []
         for i, v in enumerate(series):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise BadReply(f"{what}['{key}'] must hold numbers; epoch {i + 1} holds {type(v).__name__}")
+                kind = type(v).__name__
+                raise BadReply(
+                    msg(
+                        f"{what}['{key}'] must hold numbers; epoch {i + 1} holds {kind}",
+                        f"{w_ko}['{key}']에는 숫자가 있어야 하는데 {i + 1}번째 에포크에 {kind}이(가) 있습니다",
+                    )
+                )
             f = float(v)
             if not math.isfinite(f):
                 raise BadReply(
-                    f"{what}['{key}'] is {f} at epoch {i + 1}: the training diverged "
-                    "(a learning rate too high, or unscaled inputs?)"
+                    msg(
+                        f"{what}['{key}'] is {f} at epoch {i + 1}: the training diverged "
+                        "(a learning rate too high, or unscaled inputs?)",
+                        f"{w_ko}['{key}']이(가) {i + 1}번째 에포크에서 {f}입니다: 학습이 발산했습니다 "
+                        "(학습률이 너무 높거나 입력을 스케일링하지 않았나요?)",
+                    )
                 )
             floats.append(f)
         out[key] = floats
         lengths[key] = len(floats)
     if len(set(lengths.values())) != 1:
-        raise BadReply(f"{what}: its lists have different lengths ({lengths}); one value per epoch each")
+        raise BadReply(
+            msg(
+                f"{what}: its lists have different lengths ({lengths}); one value per epoch each",
+                f"{w_ko}: 리스트의 길이가 서로 다릅니다 ({lengths}). 에포크마다 값이 하나씩 있어야 합니다",
+            )
+        )
     if next(iter(lengths.values())) == 0:
-        raise BadReply(f"{what} records no epoch (its lists are empty)")
+        raise BadReply(
+            msg(
+                f"{what} records no epoch (its lists are empty)",
+                f"{w_ko}에 기록된 에포크가 없습니다 (리스트가 비어 있음)",
+            )
+        )
     return out
 
 

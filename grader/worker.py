@@ -5,6 +5,9 @@ module's state, a crash or a memory blow-up in one job cannot touch the next. Th
 worker dies with its parent (PR_SET_PDEATHSIG), and its kernel dies with it
 (bubblewrap --die-with-parent), so a killed `grade` leaves nothing running.
 
+`python -m grader.worker --warm SPEC.json` is the same worker started ahead of need
+(grader.pool): it starts its kernel first and is handed its one job on stdin.
+
 The worker is the trusted side, but it reads untrusted input (the notebook's source, the
 kernel's answers), so it runs under limits of its own: `worker_memory_mb` of resident
 memory and `worker_cpu_s` of CPU time, counted for the worker process itself and
@@ -20,9 +23,16 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import select
 import signal
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .grade import GradeOptions
+    from .results import SubmissionResult
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -40,12 +50,15 @@ def usage(pid: int) -> tuple[float, float] | None:
     return resident * _PAGE / (1024 * 1024), ticks / _TICK
 
 
-def over_limits(pid: int, memory_mb: float, cpu_s: float) -> str | None:
-    """Why worker `pid` must be stopped, or None while it is within its limits."""
+def over_limits(pid: int, memory_mb: float, cpu_s: float, cpu_before: float = 0.0) -> str | None:
+    """Why worker `pid` must be stopped, or None while it is within its limits.
+    `cpu_before`: CPU seconds it had used before its job was handed over (a warm
+    worker's start-up), not counted against the job."""
     now = usage(pid)
     if now is None:
         return None
     rss, cpu = now
+    cpu -= cpu_before
     if rss > memory_mb:
         return (
             f"the grader's worker for this submission used over {memory_mb:g} MB of memory "
@@ -53,8 +66,7 @@ def over_limits(pid: int, memory_mb: float, cpu_s: float) -> str | None:
         )
     if cpu > cpu_s:
         return (
-            f"the grader's worker for this submission used over {cpu_s:g} s of CPU time "
-            "(worker_cpu_s) and was stopped"
+            f"the grader's worker for this submission used over {cpu_s:g} s of CPU time (worker_cpu_s) and was stopped"
         )
     return None
 
@@ -67,29 +79,91 @@ def _die_with_parent() -> None:
         pass
 
 
-def main(argv: list[str]) -> int:
-    _die_with_parent()
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    if os.getppid() != job["parent_pid"]:
-        return 3  # the parent died before we could arm PDEATHSIG
-    from .grade import GradeOptions, grade_submission
-    from .spec import load_assignment
-    from .submissions import read_submission
+def _options(job: dict[str, Any]) -> GradeOptions:
+    from .gpus import Slot
+    from .grade import GradeOptions
 
-    assignment = load_assignment(job["assignment"])
-    sub = read_submission(job["student"], Path(job["source"]), assignment.notebook)
-    opts = GradeOptions(
+    return GradeOptions(
         profile=job["profile"],
         sandboxed=job["sandboxed"],
         seed=job["seed"],
         data_root=Path(job["data_root"]),
         kernel_python=job.get("kernel_python"),
+        gpu=Slot.from_json(job["gpu"]) if job.get("gpu") else None,  # the batch's GPU slot for this worker
     )
-    result = grade_submission(assignment, sub, opts)
-    out = Path(job["result"])
+
+
+def _write_result(result: SubmissionResult, out: Path) -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result.to_dict(), ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, out)
+
+
+def main(argv: list[str]) -> int:
+    _die_with_parent()
+    if argv and argv[0] == "--warm":
+        return warm_main(argv[1])
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    if os.getppid() != job["parent_pid"]:
+        return 3  # the parent died before we could arm PDEATHSIG
+    from .grade import grade_submission
+    from .spec import load_assignment
+    from .submissions import read_submission
+
+    assignment = load_assignment(job["assignment"])
+    sub = read_submission(job["student"], Path(job["source"]), assignment.notebook)
+    _write_result(grade_submission(assignment, sub, _options(job)), Path(job["result"]))
+    return 0
+
+
+READY = ".ready"  # suffix of the file a warm worker creates once its kernel waits (grader.pool)
+KERNEL_DIED = 4  # a warm worker's exit code when its kernel died while it waited
+
+
+def warm_main(spec_path: str) -> int:
+    """`python -m grader.worker --warm SPEC.json`: start the kernel (bootstrap, the
+    assignment's modules imported) and the evaluator for a submission not yet known,
+    create SPEC.ready, then read ONE job from stdin (a JSON line: student, source),
+    grade it, write SPEC.result.json and exit. End of input: exit without grading. The
+    kernel dying while it waits: exit KERNEL_DIED (the pool starts another)."""
+    spec_file = Path(spec_path)
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    if os.getppid() != spec["parent_pid"]:
+        return 3  # the parent died before we could arm PDEATHSIG
+    from .errors import CheckFailure, GraderError
+    from .grade import error_result, grade_on, prepare
+    from .spec import load_assignment
+    from .submissions import read_submission
+
+    assignment = load_assignment(spec["assignment"])
+    opts = _options(spec)
+    prepared = None
+    failed: str | None = None
+    try:
+        prepared = prepare(assignment, opts, warm=True)
+    except (GraderError, CheckFailure) as exc:  # reported on the job it is given, as a cold start would
+        failed = f"could not be run: {exc}"
+    spec_file.with_suffix(READY).touch()
+    line = b""
+    while not line:
+        ready, _, _ = select.select([sys.stdin.buffer], [], [], 1.0)
+        if ready:
+            line = sys.stdin.buffer.readline()
+            if not line:  # the batch has no job for it
+                if prepared is not None:
+                    prepared.close()
+                return 0
+        elif prepared is not None and not prepared.session.alive():
+            prepared.close()
+            return KERNEL_DIED
+    started = time.monotonic()
+    job = json.loads(line)
+    sub = read_submission(job["student"], Path(job["source"]), assignment.notebook)
+    if prepared is None:
+        result = error_result(assignment, sub, opts, failed or "could not be run")
+    else:
+        result = grade_on(prepared, assignment, sub, opts, started, deliver=True)
+    _write_result(result, spec_file.with_suffix(".result.json"))
     return 0
 
 

@@ -34,9 +34,11 @@ def test_export_before_any_grading_says_what_to_do(
 ) -> None:
     monkeypatch.setenv("GRADER_HOME", str(tmp_path))
     assignment = Path(__file__).resolve().parent.parent / "assignments" / "cnn_filters"
-    code = main(["export", str(assignment)])
+    code = main(["export", str(assignment), "--lang", "en"])
     assert code == 2
     assert "no graded submissions of cnn_filters" in capsys.readouterr().err
+    assert main(["export", str(assignment)]) == 2  # the assignment's own language: Korean
+    assert "grade: 오류: 프로필 full에서 채점된 cnn_filters 제출물이 없습니다" in capsys.readouterr().err
 
 
 def test_a_bad_profile_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

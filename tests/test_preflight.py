@@ -174,7 +174,7 @@ def test_the_command_says_it_in_one_line(
     (subs / "alice.ipynb").write_bytes((REPO / "solutions" / "cnn_filters" / "cnn_filters.ipynb").read_bytes())
     code = main(
         [str(ASSIGNMENTS / "cnn_filters"), str(subs), "--no-sandbox", "--kernel-python", str(bare_venv),
-         "--reports", str(tmp_path / "reports")]
+         "--reports", str(tmp_path / "reports"), "--lang", "en"]
     )
     err = capsys.readouterr().err
     assert code == 1

@@ -270,3 +270,85 @@ def test_the_probe_sees_a_picture_that_does_not_load(browser: str, tmp_path: Pat
     assert seen["images"] == 3
     assert sorted(seen["broken"]) == ["broken", "file"]
     assert seen["not_inline"] and seen["not_inline"][0].endswith("figure.png")
+
+
+# --- pictures (grader.pictures) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def picture_reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Path, SubmissionResult]]]:
+    """Pages with pictures of every kind but cnn_filters' (graded above): conv2d_simple's
+    images beside the expected ones (lee_jun flips the kernel, so the differences show) and
+    callbacks' training curves (the solution, in smoke: epochs capped 50 -> 2, a checkpoint)."""
+    tmp = tmp_path_factory.mktemp("pictures")
+    pages: dict[str, tuple[Path, SubmissionResult]] = {}
+    runs = {
+        "conv2d_simple": REPO / "examples" / "submissions" / "conv2d_simple" / "lee_jun.ipynb",
+        "callbacks": REPO / "solutions" / "callbacks" / "callbacks.ipynb",
+    }
+    for assignment, notebook in runs.items():
+        subs = tmp / assignment
+        subs.mkdir()
+        shutil.copy(notebook, subs / "student.ipynb")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GRADER_HOME", str(tmp / "home"))
+            mp.setenv("GRADER_DATA", str(REPO / ".grader" / "data"))
+            mp.setenv("GRADER_STRICT_PICTURES", "1")  # a drawing bug fails the test, not just an event
+            argv = [str(REPO / "assignments" / assignment), str(subs), "--reports", str(tmp / "reports")]
+            code = grade_main([*argv, "--profile", "smoke", "--lang", "en", "--workers", "1"])
+            assert code == 0
+            with Gradebook(tmp / "home" / "gradebook.sqlite") as book:
+                (result,) = book.latest(assignment)
+        pages[assignment] = (tmp / "reports" / assignment / "student.html", result)
+    yield pages
+
+
+def _picture_shot(browser: str, page: Page, work: Path) -> Path:
+    """The pictures section alone, from a copy of the page that keeps only it (for a
+    person to look at: GRADER_SCREENSHOTS keeps it)."""
+    text = page.path.read_text(encoding="utf-8")
+    start = text.index('<section class="pictures"')
+    end = text.index("</section>", start)
+    head = text[: text.index("<main>") + len("<main>")]
+    alone = work / f"pictures-{page.path.parent.name}.html"
+    alone.write_text(head + text[start : end + len("</section>")] + "</main></body></html>", encoding="utf-8")
+    shot = work / f"pictures-{page.path.parent.name}.png"
+    _chromium(browser, work / "profile", "--window-size=1200,2000", f"--screenshot={shot}", alone.as_uri())
+    keep = os.environ.get("GRADER_SCREENSHOTS")
+    if keep:
+        shutil.copy(shot, Path(keep) / shot.name)
+    return shot
+
+
+def test_every_picture_on_a_graded_report_loads(
+    browser: str,
+    reports: tuple[Path, dict[str, SubmissionResult]],
+    picture_reports: dict[str, tuple[Path, SubmissionResult]],
+    tmp_path: Path,
+) -> None:
+    folder, results = reports
+    pages = {"cnn_filters": (folder / "lee_jun.html", results["lee_jun"]), **picture_reports}
+    for assignment, (path, result) in pages.items():
+        assert result.pictures, f"{assignment}: the graded result has no picture"
+        page = Page(browser, path, tmp_path)
+        _looks_clean(page)  # no picture failed to decode (naturalWidth > 0), none is a file
+        assert page.seen["images"] == len(result.pictures), f"{assignment}: {page.seen['images']} pictures shown"
+        assert path.stat().st_size < 1024 * 1024, f"{assignment}: the page is {path.stat().st_size:,} bytes"
+        shown = html.unescape(path.read_text(encoding="utf-8"))
+        for p in result.pictures:
+            assert p.caption in shown or p.caption_ko in shown, f"{assignment}: no caption for {p.check}"
+        shot = _picture_shot(browser, page, tmp_path)
+        assert _ink(shot, (0, 0, 1200, 600)) > 0.05, f"{assignment}: the pictures drew nothing"
+
+
+def test_the_pictures_say_what_they_show(picture_reports: dict[str, tuple[Path, SubmissionResult]]) -> None:
+    _, conv = picture_reports["conv2d_simple"]
+    (grid,) = [p for p in conv.pictures if p.check == "test_filtered_images_match_x_train_2"]
+    assert "beside the grader's" in grid.caption
+    _, cb = picture_reports["callbacks"]
+    captions = [p.caption for p in cb.pictures]
+    assert len(captions) == 2, captions  # one picture per run, drawn once each
+    for caption in captions:
+        assert "from your run's record" in caption
+        assert "Epochs capped 50 -> 2 by the smoke profile." in caption
+        assert "The star marks the epoch the checkpoint holds" in caption

@@ -84,7 +84,7 @@ def test_the_histogram_is_inline_svg_with_a_bar_per_point() -> None:
     assert heights[3] > heights[10] > 0 and sum(1 for h in heights if h) == 2  # 3.5 twice, 10 once
     tips = [t.text for t in root.iter(f"{NS}title")]
     assert "2 submissions scored 3 or more, under 4" in tips and "1 submission scored 10" in tips
-    assert "the 1 that could not be graded are not in it" in text(page)
+    assert "The 1 that could not be graded are not in it." in text(page)
 
 
 def test_the_histogram_bins_an_uneven_maximum_in_tenths() -> None:
@@ -168,6 +168,6 @@ def test_the_similarity_section_says_when_nothing_is_alike_and_how_many_are_not_
     )
     many = compare({f"s{i}": ORIGINAL for i in range(5)}, starter=[], opts=Options(max_pairs=2))
     shown = text(render_summary([result(f"s{i}") for i in range(5)], ctx(), None, many))
-    assert "10 pairs of the 5 submissions are 50% alike or more; the 2 most alike are shown" in shown
+    assert "10 pairs of the 5 submissions are 50% alike or more. The 2 most alike are shown." in shown
     assert "8 more pairs over the threshold are not shown" in shown
     assert "Similar submissions" not in text(render_summary(results, ctx()))  # not computed: no section

@@ -19,6 +19,7 @@ trusted side from what the ops export (DESIGN §6).
   imports         post-import hooks (nothing imports TensorFlow or Keras itself)
   datasets        load_data shims serving the grader's copy of the data
   colab           %tensorflow_version, google.colab stand-ins
+  gpu             TensorFlow's memory limit on a GPU slot, set and made final at boot
   boot            install(config): all of the above, and the entry module `_grader_witness`
 
 Trace events (dicts; every one has "event" and "t", a Unix time stamp). A "fp" is
@@ -62,5 +63,7 @@ type(obj).__qualname__, beside the short "class".
                   (max_epochs) | 'epoch cap' (model, asked, capped_to, profile)
   colab           action: 'tensorflow_version ignored' (argument) | 'drive.mount refused'
                   | 'files.upload refused' | 'files.download refused' | ...
+  gpu             action: 'memory capped' (memory_mb, devices) | 'no GPU visible' |
+                  'tensorflow not importable' | 'cap failed' (error)   (GPU slots only)
   bootstrap_error where/module, error     (a hook failed; the run goes on)
 """

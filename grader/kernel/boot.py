@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import colab, datasets, imports, keras_ops, keras_trace, recorder, server
+from . import colab, datasets, gpu, imports, keras_ops, keras_trace, recorder, server
 from .protocol import BootConfig
 
 ENTRY = "_grader_witness"
@@ -53,6 +53,9 @@ def install(raw: dict[str, Any]) -> None:
     imports.on_import("keras", seed_keras)
     keras_trace.install(config.max_epochs, config.profile_name)
     colab.install()
+    if config.gpu_memory_mb is not None:
+        # last: TensorFlow's import runs the seeding and tracing hooks installed above
+        gpu.install(config.gpu_memory_mb)
 
     entry = types.ModuleType(ENTRY, "The grader's witness: answers the trusted side's questions.")
     entry.handle = server.handle  # type: ignore[attr-defined]

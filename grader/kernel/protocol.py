@@ -87,6 +87,9 @@ class BootConfig:
     mime: str = WITNESS_MIME
     extra: dict[str, Any] = field(default_factory=dict)
     trace_key: str = ""  # hex; seals the trace (see `seal`); "" when nothing checks it
+    # TensorFlow's memory limit on the kernel's GPU slot (grader/gpus.py, grader/kernel/gpu.py);
+    # None: no slot, TensorFlow is not imported by the bootstrap
+    gpu_memory_mb: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

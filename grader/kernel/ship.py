@@ -17,7 +17,7 @@ from typing import Any
 PACKAGE = "_grader_kernel"
 MODULES = (
     "__init__", "protocol", "codec", "recorder", "wrappers", "imports", "datasets", "server",
-    "keras_describe", "keras_trace", "keras_ops", "colab", "boot",
+    "keras_describe", "keras_trace", "keras_ops", "colab", "gpu", "boot",
 )
 
 _LOADER = '''

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from grader.i18n import msg
+
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 RUNS = ("mnist", "fashion")
 
@@ -25,14 +27,21 @@ RUNS = ("mnist", "fashion")
 def _number(nb, name, finite=True):
     value = nb.get(name)
     if isinstance(value, (list, tuple)):
+        acc = name.startswith("test_acc")
         raise AssertionError(
-            f"`{name}` is a {type(value).__name__}; it must be one number"
-            + (" (model.evaluate returns [loss, accuracy]: take [1])." if name.startswith("test_acc") else ".")
+            msg(
+                f"`{name}` is a {type(value).__name__}; it must be one number"
+                + (" (model.evaluate returns [loss, accuracy]: take [1])." if acc else "."),
+                f"`{name}`이(가) {type(value).__name__}입니다. 숫자 하나여야 합니다"
+                + (" (model.evaluate는 [loss, accuracy]를 돌려주므로 [1]을 쓰세요)." if acc else "."),
+            )
         )
-    assert isinstance(value, (int, float)) and not isinstance(value, bool), (
-        f"`{name}` must be a number, got {value!r}."
+    assert isinstance(value, (int, float)) and not isinstance(value, bool), msg(
+        f"`{name}` must be a number, got {value!r}.", f"`{name}`은(는) 숫자여야 하는데 {value!r}입니다."
     )
-    assert not finite or math.isfinite(value), f"`{name}` = {value}: it must be a finite number."
+    assert not finite or math.isfinite(value), msg(
+        f"`{name}` = {value}: it must be a finite number.", f"`{name}` = {value}: 유한한 숫자여야 합니다."
+    )
     return float(value)
 
 
@@ -41,13 +50,17 @@ def test_histories_recorded(nb):
         name = f"history_{run}"
         hist = nb.history(name)
         missing = [k for k in HISTORY_KEYS if k not in hist]
-        assert not missing, (
+        assert not missing, msg(
             f"`{name}` has no {', '.join(missing)}: it must be what fit returned, trained with "
-            "metrics=['accuracy'] and validation_split=0.2. It has: " + ", ".join(sorted(hist)) + "."
+            "metrics=['accuracy'] and validation_split=0.2. It has: " + ", ".join(sorted(hist)) + ".",
+            f"`{name}`에 {', '.join(missing)}이(가) 없습니다: metrics=['accuracy']와 validation_split=0.2로 "
+            "학습한 fit의 반환값이어야 합니다. 들어 있는 것: " + ", ".join(sorted(hist)) + ".",
         )
         lengths = {k: len(hist[k]) for k in HISTORY_KEYS}
-        assert min(lengths.values()) >= 1 and len(set(lengths.values())) == 1, (
-            f"`{name}` should hold one value per epoch for each of {', '.join(HISTORY_KEYS)}; got lengths {lengths}."
+        assert min(lengths.values()) >= 1 and len(set(lengths.values())) == 1, msg(
+            f"`{name}` should hold one value per epoch for each of {', '.join(HISTORY_KEYS)}; got lengths {lengths}.",
+            f"`{name}`에는 {', '.join(HISTORY_KEYS)} 각각에 에포크마다 값이 하나씩 있어야 하는데 "
+            f"길이가 {lengths}입니다.",
         )
 
 
@@ -55,9 +68,12 @@ def test_test_accuracies_are_fractions(nb):
     for run in RUNS:
         name = f"test_acc_{run}"
         acc = _number(nb, name)
-        assert 0.0 <= acc <= 1.0, (
+        percent = 1 < acc <= 100
+        assert 0.0 <= acc <= 1.0, msg(
             f"`{name}` = {acc:g} is not a fraction in [0, 1]"
-            + (": it looks like a percentage; keep the value model.evaluate returns." if 1 < acc <= 100 else ".")
+            + (": it looks like a percentage; keep the value model.evaluate returns." if percent else "."),
+            f"`{name}` = {acc:g}이(가) [0, 1] 범위의 비율이 아닙니다"
+            + (": 백분율로 보입니다. model.evaluate가 돌려준 값을 그대로 쓰세요." if percent else "."),
         )
 
 
@@ -72,13 +88,17 @@ def test_answer_loss_vs_accuracy_written(nb):
     # The answer is graded by a person (the report shows it with a pending score).
     # This check only gives the point for having written something in the marked cell.
     text = nb.answer("loss_vs_accuracy")
-    assert text is not None, (
+    assert text is not None, msg(
         "the answer cell marked answer:loss_vs_accuracy is missing "
         "(its tag, or the line <!-- answer:loss_vs_accuracy --> of the starter); "
         "keep the cell of the starter notebook "
-        "(with its marker) and write your answer in it."
+        "(with its marker) and write your answer in it.",
+        "answer:loss_vs_accuracy 표시가 된 답안 셀이 없습니다 (태그나 시작 노트북의 <!-- answer:loss_vs_accuracy --> "
+        "줄). 시작 노트북의 셀을 표시와 함께 그대로 두고 그 안에 답을 쓰세요.",
     )
-    assert text.strip(), (
+    assert text.strip(), msg(
         "the answer cell (marked answer:loss_vs_accuracy) is empty: compare the two runs and explain why the "
-        "validation loss can rise while the accuracy stays flat."
+        "validation loss can rise while the accuracy stays flat.",
+        "답안 셀(answer:loss_vs_accuracy 표시)이 비어 있습니다: 두 학습을 비교하고 정확도가 그대로인데 검증 "
+        "손실이 오를 수 있는 이유를 설명하세요.",
     )
