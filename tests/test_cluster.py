@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import batch, cluster
+from grader import batch, cluster, progress
 from grader.cli import main as grade_main
 from grader.datastore import DataStore
 from grader.errors import UsageError
@@ -575,6 +575,20 @@ def test_the_batch_records_what_the_cluster_graded_and_resumes(
     again = fake_ray()
     summary = batch.run(spec, subs, _run_opts(tmp_path), lines.append)
     assert sorted(summary.skipped) == sorted(graded) and not again.tasks
+
+
+def test_progress_counts_the_cluster_as_it_counts_local_workers(
+    tmp_path: Path, subs: Path, fake_ray: Callable[..., FakeRay]
+) -> None:
+    out = io.StringIO()
+    say = progress.PlainPresenter(out)
+    fake_ray(cpus=3.0)
+    batch.run(load_assignment(CONV), subs, _run_opts(tmp_path, workers=1), say)
+    tally = say.tally
+    assert (tally.total, tally.done, tally.errors, tally.in_flight) == (5, 5, 1, {})
+    assert len(tally.durations) == 4  # one per task: started when submitted, finished when back
+    assert tally.workers == 3  # the ETA spreads the work over the cluster's room, not --workers
+    assert "  lee_jun: 7/18  (0.0 s)" in out.getvalue().splitlines()  # the local batch's line
 
 
 def test_a_task_lost_every_time_becomes_that_submissions_error_and_the_batch_goes_on(
