@@ -195,8 +195,15 @@ def _schedule(
                         held[proc] = slot
                     running[proc] = _Running(sub, job, time.monotonic())
                 progress.events_of(say).started(sub.student)
-            if warm is not None:
+            if warm is not None and warm.off is None:
                 warm.maintain(jobs_left=len(queue))
+                if warm.off is not None:  # said once; each job then starts its own kernel
+                    say(
+                        msg(
+                            f"  warm kernel pool off: {warm.off}",
+                            f"  미리 띄운 커널 풀을 끕니다: {pick(warm.off, 'ko')}",
+                        )
+                    )
             time.sleep(0.05)
             for proc in list(running):
                 entry = running[proc]

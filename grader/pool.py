@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from . import proctree
+from .i18n import msg
 from .worker import READY
 
 MAX_IDLE_S = 600.0  # a warm kernel waiting longer is replaced by a fresh one
@@ -120,7 +121,10 @@ class WarmPool(Generic[M]):
             keep.append(w)
         self._waiting = keep
         if self._early_deaths >= EARLY_DEATHS and self.off is None:
-            self.off = f"{self._early_deaths} warm workers in a row died before they were ready"
+            self.off = msg(
+                f"{self._early_deaths} warm workers in a row died before they were ready",
+                f"미리 띄운 워커 {self._early_deaths}개가 준비되기 전에 잇달아 종료되었습니다",
+            )
         if self.off is not None:
             return
         while len(self._waiting) < min(self.size, jobs_left):

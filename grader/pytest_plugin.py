@@ -272,9 +272,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 ctx.outcomes[name] = Outcome(name, "skipped", 0.0, _skip_reason(call.excinfo.value), call.duration)
             else:
                 exc = call.excinfo.value
-                ctx.outcomes[name] = Outcome(
-                    name, "failed", 0.0, _message(exc), call.duration, missing=_missing(exc)
-                )
+                ctx.outcomes[name] = Outcome(name, "failed", 0.0, _message(exc), call.duration, missing=_missing(exc))
         else:
             credit = item.funcargs.get("credit") if hasattr(item, "funcargs") else None
             fraction = credit.fraction if isinstance(credit, Credit) else 1.0

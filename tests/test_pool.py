@@ -287,7 +287,7 @@ def test_files_reach_a_kernel_started_before_the_submission_was_known(tmp_path: 
 
 # A warm worker as grader.worker's --warm mode behaves, without a kernel: ready at once,
 # then one job from stdin; what it does with it is the student's name.
-FAKE_WARM = """
+FAKE_WARM = """# fake-warm-worker
 import json, os, pathlib, signal, sys, time
 spec = pathlib.Path(sys.argv[-1])
 t = time.process_time()
@@ -352,14 +352,13 @@ def test_the_batch_hands_each_warm_worker_one_job_within_the_worker_limits(
     todo = [Submission(s, tmp_path / f"{s}{i}.ipynb", digest=s) for i, s in enumerate(students)]
     started = time.monotonic()
     results = list(batch._schedule(assignment, todo, gopts, opts, lambda _: None))  # noqa: SLF001
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 60  # the hog is stopped, not waited for (30 s each)
     errors = sorted((r.student, r.error or "") for r in results)
     assert [s for s, _ in errors] == sorted(students)
     assert "over 200 MB of memory" in dict(errors)["hog"]
     assert "killed by SIGSEGV" in dict(errors)["crash"]
     assert len(seen) == 4 and len(set(seen)) == 4  # four jobs done, each by a worker of its own
-    leftover = [p for p in proctree.descendants(os.getpid()) if p != os.getpid()]
-    assert not leftover, "a warm worker outlived the batch"
+    assert not _processes_mentioning("fake-warm-worker"), "a warm worker outlived the batch"
 
 
 def _processes_mentioning(text: str) -> list[int]:
