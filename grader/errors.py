@@ -69,9 +69,14 @@ CheckError = CheckFailure  # the former name
 class MissingName(CheckFailure):
     def __init__(self, name: str) -> None:
         self.name = name
+        # In the grader, grader.leads replaces this with the cell that should have set it.
         super().__init__(
-            f"Your notebook does not define `{name}` after it runs. "
-            f"Check the spelling and that the cell defining it ran without error."
+            Msg(
+                f"Your notebook does not define `{name}` after it runs. "
+                f"Check the spelling and that the cell defining it ran without error.",
+                f"노트북을 끝까지 실행한 뒤에도 `{name}`이(가) 정의되어 있지 않습니다. "
+                f"철자와, 그것을 정의하는 셀이 오류 없이 실행되었는지 확인하세요.",
+            )
         )
 
 
