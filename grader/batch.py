@@ -142,8 +142,9 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
             arriving = _schedule(assignment, todo, gopts, opts, say)
         for result in arriving:
             book.record(result, run_id, replace=opts.regrade)
-            graded.append(result)
-        latest = book.latest(assignment.name, opts.profile)
+            # pictures stay in the gradebook: a page reads its own (report.write_reports)
+            graded.append(replace(result, pictures=()) if result.pictures else result)
+        latest = book.latest(assignment.name, opts.profile, pictures=False)
     current = {s.student for s in submissions}
     results = [r for r in latest if r.student in current]
     return RunSummary(

@@ -190,7 +190,14 @@ def cmd_grade(argv: list[str]) -> int:
 
     with Gradebook(opts.gradebook) as book:
         manual = book.manual(assignment.name)
-    write_reports(out_dir, summary.results, ctx, manual, summary.similar)
+        write_reports(
+            out_dir,
+            summary.results,
+            ctx,
+            manual,
+            summary.similar,
+            full=lambda student: book.latest_of(assignment.name, student, profile),
+        )
     export_csv(summary.results, out_dir / "scores.csv", ctx)
     n_err = sum(1 for r in summary.graded if r.error)
     ignored = _ignored_clause(summary.ignored)
@@ -280,7 +287,7 @@ def cmd_export(argv: list[str]) -> int:
     lang = _set_lang(args.lang or assignment.lang)
     profile = args.profile or assignment.default_profile
     with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
-        results = book.latest(assignment.name, profile)
+        results = book.latest(assignment.name, profile, pictures=False)  # exports carry no pictures
         manual = book.manual(assignment.name)
     if not results:
         raise UsageError(

@@ -93,18 +93,37 @@ class Gradebook:
                 ),
             )
 
-    def latest(self, assignment: str, profile: str | None = None) -> list[SubmissionResult]:
-        """The most recent result of each student for an assignment (optionally one profile)."""
-        q = "SELECT student, result_json, graded_at FROM results WHERE assignment=?"
+    def latest(self, assignment: str, profile: str | None = None, pictures: bool = True) -> list[SubmissionResult]:
+        """The most recent result of each student for an assignment (optionally one profile).
+        `pictures=False` leaves the pictures out: a class's pictures are tens of megabytes,
+        and only a student's own page needs them (`latest_of` reads them one at a time)."""
+        q = "SELECT student, rowid, graded_at FROM results WHERE assignment=?"
         args: list[object] = [assignment]
         if profile:
             q += " AND profile=?"
             args.append(profile)
-        best: dict[str, tuple[float, str]] = {}
-        for student, blob, at in self.db.execute(q, args):
+        best: dict[str, tuple[float, int]] = {}
+        for student, rowid, at in self.db.execute(q, args):
             if student not in best or at > best[student][0]:
-                best[student] = (at, blob)
-        return [SubmissionResult.from_dict(json.loads(best[s][1])) for s in sorted(best)]
+                best[student] = (at, rowid)
+        return [self._read(best[s][1], pictures) for s in sorted(best)]
+
+    def latest_of(self, assignment: str, student: str, profile: str | None = None) -> SubmissionResult | None:
+        """One student's most recent result, pictures and all (None when never graded)."""
+        q = "SELECT rowid FROM results WHERE assignment=? AND student=?"
+        args: list[object] = [assignment, student]
+        if profile:
+            q += " AND profile=?"
+            args.append(profile)
+        row = self.db.execute(q + " ORDER BY graded_at DESC LIMIT 1", args).fetchone()
+        return None if row is None else self._read(int(row[0]), True)
+
+    def _read(self, rowid: int, pictures: bool) -> SubmissionResult:
+        (blob,) = self.db.execute("SELECT result_json FROM results WHERE rowid=?", (rowid,)).fetchone()
+        data = json.loads(blob)
+        if not pictures:
+            data.pop("pictures", None)
+        return SubmissionResult.from_dict(data)
 
     def count(self, assignment: str) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM results WHERE assignment=?", (assignment,)).fetchone()[0])

@@ -14,7 +14,7 @@ import functools
 import re
 import statistics
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -662,10 +662,13 @@ def write_reports(
     ctx: ReportContext,
     manual_scores: Mapping[str, Mapping[str, float]] | None = None,
     similar: SimilarityReport | None = None,
+    full: Callable[[str], SubmissionResult | None] | None = None,
 ) -> list[Path]:
     """Write one page per student and index.html into `out_dir`; return the paths written,
     index.html last (it is written last, so every link in it already resolves). `similar`:
-    the batch's similarity report, shown on the summary."""
+    the batch's similarity report, shown on the summary. `full(student)`: that student's
+    result with its pictures, read one page at a time, where `results` left them out
+    (Gradebook.latest(pictures=False)): a class's pictures never sit in memory at once."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manual_all = manual_scores or {}
@@ -673,7 +676,8 @@ def write_reports(
     written = []
     for r in results:
         path = out_dir / names[r.student]
-        _write_atomic(path, render_student(r, ctx, manual_all.get(r.student)).encode("utf-8"))
+        page = (full(r.student) or r) if full is not None else r
+        _write_atomic(path, render_student(page, ctx, manual_all.get(r.student)).encode("utf-8"))
         written.append(path)
     index = out_dir / "index.html"
     _write_atomic(index, render_summary(results, ctx, manual_all, similar).encode("utf-8"))

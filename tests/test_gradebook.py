@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.gradebook import Gradebook
-from grader.results import CheckResult, SubmissionResult
+from grader.results import CheckResult, Picture, SubmissionResult
 
 
 def result(student: str, score: float, digest: str = "d1") -> SubmissionResult:
@@ -59,3 +60,17 @@ def test_the_gradebook_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     with Gradebook(tmp_path / "gb.sqlite") as book:
         assert book.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert book.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_class_is_read_without_its_pictures_and_a_page_reads_its_own(tmp_path: Path) -> None:
+    """Pictures are the bulk of a row; the summary and exports never need them."""
+    picture = Picture(check="", caption="loss", png="iVBORw0KGgoAAAA=", width=10, height=10)
+    with Gradebook(tmp_path / "g.sqlite") as book:
+        book.record(replace(result("alice", 5), pictures=(picture,)), "run1")
+        book.record(result("bob", 6), "run1")
+        assert book.latest("a")[0].pictures == (picture,)
+        slim = book.latest("a", pictures=False)
+        assert [(r.student, r.score, r.pictures) for r in slim] == [("alice", 5, ()), ("bob", 6, ())]
+        full = book.latest_of("a", "alice")
+        assert full is not None and full.pictures == (picture,)
+        assert book.latest_of("a", "carol") is None

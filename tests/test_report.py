@@ -398,6 +398,23 @@ def test_write_reports_leaves_no_temp_files_behind(tmp_path: Path) -> None:
     assert all((p.stat().st_mode & 0o044) == 0o044 for p in written)  # readable, not 0600
 
 
+
+def test_each_page_reads_its_own_pictures_when_the_class_is_held_without_them(tmp_path: Path) -> None:
+    """grade keeps a class's results without pictures (Gradebook.latest(pictures=False));
+    each student's page still shows that student's pictures, read when it is written."""
+    from dataclasses import replace
+
+    from grader.results import Picture
+
+    picture = Picture(check="", caption="loss per epoch", png="iVBORw0KGgoAAAA=", width=10, height=10)
+    slim = make_result("alice")
+    full = {"alice": replace(slim, pictures=(picture,))}
+    write_reports(tmp_path, [slim], make_ctx(), full=full.get)
+    page = (tmp_path / "alice.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64,iVBORw0KGgoAAAA=" in page and "loss per epoch" in page
+    write_reports(tmp_path, [slim], make_ctx())
+    assert "data:image/png" not in (tmp_path / "alice.html").read_text(encoding="utf-8")
+
 def test_a_failed_write_keeps_the_previous_report_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
