@@ -312,15 +312,24 @@ def compare(
 ) -> SimilarityReport:
     """Compare every pair of submissions ({student: code cell sources})."""
     opts = opts or Options()
-    docs = {s: _document(cells, opts) for s, cells in codes.items()}
     ignore: set[int] = set()
     if starter is not None:
         ignore = set(_kgram_hashes(_document(starter, opts).tokens, opts.k))
+    # Only the fingerprints of a class are kept; a token stream is rebuilt for the few
+    # submissions shown side by side (a class of 500 held as token streams was 35 MB).
     prints: dict[str, dict[int, list[int]]] = {}
-    for s, doc in docs.items():
-        doc.mark_starter(ignore, opts.k)
-        picked = _winnow(_kgram_hashes(doc.tokens, opts.k), opts.window)
+    for s, cells in codes.items():
+        picked = _winnow(_kgram_hashes(_document(cells, opts).tokens, opts.k), opts.window)
         prints[s] = {h: pos for h, pos in picked.items() if h not in ignore}
+
+    docs: dict[str, _Doc] = {}
+
+    def doc_of(student: str) -> _Doc:
+        if student not in docs:
+            docs[student] = _document(codes[student], opts)
+            docs[student].mark_starter(ignore, opts.k)
+        return docs[student]
+
     holders: dict[int, list[str]] = {}
     for s in sorted(prints):
         for h in prints[s]:
@@ -332,13 +341,20 @@ def compare(
             del holders[h]
         for s in prints:
             prints[s] = {h: pos for h, pos in prints[s].items() if h not in common}
-    shared: dict[tuple[str, str], int] = {}
+    # pairs counted under one int key each (a pair of names as a tuple key costs three
+    # objects; a class of many near-copies has tens of thousands of pairs)
+    students = sorted(prints)
+    index = {name: i for i, name in enumerate(students)}
+    shared: dict[int, int] = {}
     for who in holders.values():
-        for i, a in enumerate(who):
-            for b in who[i + 1 :]:
-                shared[(a, b)] = shared.get((a, b), 0) + 1
+        ids = [index[w] for w in who]
+        for i, first in enumerate(ids):
+            for second in ids[i + 1 :]:
+                key = first * n + second
+                shared[key] = shared.get(key, 0) + 1
     found: list[SimilarPair] = []
-    for (a, b), common_n in shared.items():
+    for key, common_n in shared.items():
+        a, b = students[key // n], students[key % n]
         if common_n < opts.min_shared:
             continue
         na, nb = len(prints[a]), len(prints[b])
@@ -348,7 +364,7 @@ def compare(
         found.append(SimilarPair(a, b, score, common_n / (na + nb - common_n), common_n))
     found.sort(key=lambda p: (-p.score, -p.shared, p.a, p.b))
     shown = tuple(
-        SimilarPair(p.a, p.b, p.score, p.jaccard, p.shared, _passages(docs[p.a], docs[p.b], prints, p, opts))
+        SimilarPair(p.a, p.b, p.score, p.jaccard, p.shared, _passages(doc_of(p.a), doc_of(p.b), prints, p, opts))
         for p in found[: opts.max_pairs]
     )
     return SimilarityReport(
