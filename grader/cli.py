@@ -35,11 +35,13 @@ def _out(text: str, file: TextIO | None = None) -> None:
     print(pick(text, _lang[0]), file=file if file is not None else sys.stdout)
 
 
-def _lang_option(p: argparse.ArgumentParser) -> None:
+def _lang_option(p: argparse.ArgumentParser, default: str = "the assignment's lang", suppress: bool = False) -> None:
+    """--lang; `suppress`: on a subcommand whose parent has it too (either place works)."""
     p.add_argument(
         "--lang",
         choices=LANGS,
-        help="language of the reports and of these lines: ko (한국어) or en (default: the assignment's lang)",
+        default=argparse.SUPPRESS if suppress else None,
+        help=f"language of the reports and of these lines: ko (한국어) or en (default: {default})",
     )
 
 
@@ -343,22 +345,26 @@ def cmd_export(argv: list[str]) -> int:
 def cmd_data(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="grade data", description="The data set store.")
     p.add_argument("--data", type=Path)
+    _lang_option(p, default="en")
     sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="what is in the store")
+    status = sub.add_parser("status", help="what is in the store")
     imp = sub.add_parser("import", help="import MNIST/Fashion-MNIST from IDX .gz files or an .npz")
     imp.add_argument("name", choices=("mnist", "fashion_mnist"))
     imp.add_argument("path", type=Path)
     fetch = sub.add_parser("fetch", help="download a data set (needs a network)")
     fetch.add_argument("name", choices=("mnist", "fashion_mnist"))
+    for one in (status, imp, fetch):
+        _lang_option(one, default="en", suppress=True)
     args = p.parse_args(argv)
     from . import datastore
 
+    lang = _set_lang(args.lang or DEFAULT_LANG)  # no assignment here to give a default
     store = datastore.DataStore(_data_root(args.data))
     if args.action == "status":
-        return datastore.cmd_status(store)
+        return datastore.cmd_status(store, lang)
     if args.action == "import":
-        return datastore.cmd_import(store, args.name, args.path)
-    return datastore.cmd_fetch(store, args.name)
+        return datastore.cmd_import(store, args.name, args.path, lang)
+    return datastore.cmd_fetch(store, args.name, lang)
 
 
 def cmd_scores(argv: list[str]) -> int:
@@ -368,16 +374,18 @@ def cmd_scores(argv: list[str]) -> int:
     imp.add_argument("file", type=Path)
     imp.add_argument("--assignment", type=Path, required=True, help="assignments/<name>")
     imp.add_argument("--gradebook", type=Path)
+    _lang_option(imp)
     pend = sub.add_parser("pending", help="list answers still waiting for a score")
     pend.add_argument("--assignment", type=Path, required=True)
     pend.add_argument("--gradebook", type=Path)
+    _lang_option(pend)
     args = p.parse_args(argv)
     from .gradebook import Gradebook
     from .manual import import_scores, pending
     from .spec import load_assignment
 
     assignment = load_assignment(args.assignment)
-    _set_lang(assignment.lang)
+    _set_lang(args.lang or assignment.lang)
     with Gradebook(args.gradebook or _home() / "gradebook.sqlite") as book:
         if args.action == "import":
             n = import_scores(book, assignment.name, args.file)

@@ -363,6 +363,7 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
     the worker left (see grader.batch)."""
     from .batch import WORKER_ARGS, _kill_group, _read_result
     from .grade import GradeOptions, error_result
+    from .i18n import msg
     from .spec import load_assignment
     from .worker import over_limits
 
@@ -438,7 +439,10 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
                 continue
             _kill_group(proc)
             proc = None
-            reason = over or f"grading took longer than {task.deadline_s:.0f} s and was stopped"
+            reason = over or msg(
+                f"grading took longer than {task.deadline_s:.0f} s and was stopped",
+                f"채점이 {task.deadline_s:.0f}초를 넘겨 중단되었습니다",
+            )
             return error_result(assignment, sub, gopts, reason)
         proc = None
         return _read_result(assignment, sub, gopts, job, rc)

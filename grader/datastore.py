@@ -38,6 +38,7 @@ from urllib.request import urlopen
 import numpy as np
 
 from .errors import DataError
+from .i18n import DEFAULT_LANG, msg, pick
 from .spec import KNOWN_DATASETS, Profile
 
 __all__ = [
@@ -155,8 +156,11 @@ class DataStore:
             arrays = _read_npz_input(path)
         else:
             raise DataError(
-                f"no such file or folder to import {name} from "
-                "(give a folder with the four IDX files or an .npz)",
+                msg(
+                    f"no such file or folder to import {name} from "
+                    "(give a folder with the four IDX files or an .npz)",
+                    f"{name}을(를) 가져올 파일이나 폴더가 없습니다 (IDX 파일 네 개가 있는 폴더나 .npz를 주세요)",
+                ),
                 path,
             )
         _validate(name, arrays, files, self.sizes)
@@ -205,9 +209,13 @@ class DataStore:
                 got = _sha256(Path(tmp) / "mnist.npz")
                 if got != MNIST_NPZ_SHA256:
                     raise DataError(
-                        f"downloaded mnist.npz has sha256 {got[:12]}…, expected "
-                        f"{MNIST_NPZ_SHA256[:12]}…; try again, or run: grade data import "
-                        "mnist <folder with the IDX files>",
+                        msg(
+                            f"downloaded mnist.npz has sha256 {got[:12]}…, expected "
+                            f"{MNIST_NPZ_SHA256[:12]}…; try again, or run: grade data import "
+                            "mnist <folder with the IDX files>",
+                            f"내려받은 mnist.npz의 sha256이 {got[:12]}…인데 {MNIST_NPZ_SHA256[:12]}…이어야 합니다. "
+                            "다시 시도하거나 다음을 실행하세요: grade data import mnist <IDX 파일이 있는 폴더>",
+                        ),
                         KERAS_ORIGIN + "mnist.npz",
                     )
                 return self.import_files(
@@ -265,18 +273,29 @@ class DataStore:
         return dest
 
     def describe(self, name: str, profile: Profile) -> str:
-        """One line for reports saying what `name` is under `profile` (synthetic is said)."""
+        """One line for reports saying what `name` is under `profile` (synthetic is said),
+        in both languages (grader.i18n)."""
         name = _check_name(name)
         if profile.synthetic:
             a, b = self._subset_sizes(SMOKE_SIZES, profile)
-            return f"{name}: SYNTHETIC look-alike (smoke data, {a} train / {b} test), not real data"
+            return msg(
+                f"{name}: SYNTHETIC look-alike (smoke data, {a} train / {b} test), not real data",
+                f"{name}: 실제 데이터가 아닌 합성 데이터 (smoke 데이터, 학습 {a}개 / 테스트 {b}개)",
+            )
         st = self._status(name)
         if not st.present:
-            return f"{name}: missing from the store"
+            return msg(f"{name}: missing from the store", f"{name}: 데이터 저장소에 없음")
         a, b = self._subset_sizes((st.train, st.test), profile)
-        cut = "" if (a, b) == (st.train, st.test) else f", first {a} train / {b} test"
-        tag = " (content differs from the published data set)" if st.official is False else ""
-        return f"{name}: real data{cut}, sha256 {st.sha256}{tag}"
+        whole = (a, b) == (st.train, st.test)
+        cut = "" if whole else f", first {a} train / {b} test"
+        cut_ko = "" if whole else f", 앞쪽 학습 {a}개 / 테스트 {b}개"
+        differs = st.official is False
+        tag = " (content differs from the published data set)" if differs else ""
+        tag_ko = " (공개된 데이터셋과 내용이 다름)" if differs else ""
+        return msg(
+            f"{name}: real data{cut}, sha256 {st.sha256}{tag}",
+            f"{name}: 실제 데이터{cut_ko}, sha256 {st.sha256}{tag_ko}",
+        )
 
     # ------------------------------------------------------------------- status
 
@@ -288,7 +307,9 @@ class DataStore:
         if not (folder / REAL).is_file():
             system = self.system_sources.get(name)
             if system is not None and _has_idx_files(system):
-                return DatasetStatus(name, False, source=f"{system} (imported on first use)")
+                return DatasetStatus(
+                    name, False, source=msg(f"{system} (imported on first use)", f"{system} (처음 쓸 때 가져옴)")
+                )
             return DatasetStatus(name, False)
         info = self._info(name)
         return DatasetStatus(
@@ -313,8 +334,12 @@ class DataStore:
                 _chmod_at_least(folder, 0o755)
             except OSError as exc:
                 raise DataError(
-                    f"cannot create the data store folder ({exc.strerror}); "
-                    "set GRADER_DATA to a writable folder",
+                    msg(
+                        f"cannot create the data store folder ({exc.strerror}); "
+                        "set GRADER_DATA to a writable folder",
+                        f"데이터 저장소 폴더를 만들 수 없습니다 ({exc.strerror}). "
+                        "GRADER_DATA를 쓸 수 있는 폴더로 설정하세요",
+                    ),
                     folder,
                 ) from None
         return folder
@@ -335,9 +360,14 @@ class DataStore:
             self.import_files(name, system)
             return real
         hint = " (or apt-get install dataset-fashion-mnist)" if name == "fashion_mnist" else ""
+        hint_ko = " (또는 apt-get install dataset-fashion-mnist)" if name == "fashion_mnist" else ""
         raise DataError(
-            f"data set {name} is not in the store {self.root}; "
-            f"run: grade data import {name} <folder with the IDX files>{hint}"
+            msg(
+                f"data set {name} is not in the store {self.root}; "
+                f"run: grade data import {name} <folder with the IDX files>{hint}",
+                f"데이터셋 {name}이(가) 저장소 {self.root}에 없습니다. "
+                f"다음을 실행하세요: grade data import {name} <IDX 파일이 있는 폴더>{hint_ko}",
+            )
         )
 
     def _sizes(self, name: str) -> tuple[int, int]:
@@ -359,8 +389,12 @@ class DataStore:
             _atomic_write(path, write)
         except PermissionError as exc:
             raise DataError(
-                f"cannot write to the data store ({exc.strerror}); "
-                "set GRADER_DATA to a folder this user can write",
+                msg(
+                    f"cannot write to the data store ({exc.strerror}); "
+                    "set GRADER_DATA to a folder this user can write",
+                    f"데이터 저장소에 쓸 수 없습니다 ({exc.strerror}). "
+                    "GRADER_DATA를 이 사용자가 쓸 수 있는 폴더로 설정하세요",
+                ),
                 path,
             ) from None
 
@@ -371,7 +405,10 @@ class DataStore:
 def _check_name(name: str) -> str:
     norm = name.strip().lower().replace("-", "_")
     if norm not in KNOWN_DATASETS:
-        raise DataError(f"unknown data set {name!r} (known: {', '.join(KNOWN_DATASETS)})")
+        known = ", ".join(KNOWN_DATASETS)
+        raise DataError(
+            msg(f"unknown data set {name!r} (known: {known})", f"알 수 없는 데이터셋 {name!r} (아는 것: {known})")
+        )
     return norm
 
 
@@ -483,8 +520,12 @@ def _load_npz(path: Path, name: str) -> dict[str, np.ndarray]:
             return {key: z[key] for key in KEYS}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(
-            f"damaged store file ({type(exc).__name__}: {exc}); "
-            f"run: grade data import {name} <folder with the IDX files>",
+            msg(
+                f"damaged store file ({type(exc).__name__}: {exc}); "
+                f"run: grade data import {name} <folder with the IDX files>",
+                f"저장소 파일이 손상되었습니다 ({type(exc).__name__}: {exc}). "
+                f"다음을 실행하세요: grade data import {name} <IDX 파일이 있는 폴더>",
+            ),
             path,
         ) from None
 
@@ -494,18 +535,31 @@ def _read_npz_input(path: Path) -> dict[str, np.ndarray]:
         with open(path, "rb") as fh:
             z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):
-                raise DataError("is a single .npy array, not an .npz with " + ", ".join(KEYS), path)
+                keys = ", ".join(KEYS)
+                raise DataError(
+                    msg(
+                        f"is a single .npy array, not an .npz with {keys}",
+                        f"{keys}이(가) 든 .npz가 아니라 .npy 배열 하나입니다",
+                    ),
+                    path,
+                )
             with z:
                 missing = [k for k in KEYS if k not in z.files]
                 if missing:
+                    lacks, keys = ", ".join(missing), ", ".join(KEYS)
                     raise DataError(
-                        f"the .npz lacks {', '.join(missing)} (it needs {', '.join(KEYS)}, "
-                        "as keras' load_data returns them)",
+                        msg(
+                            f"the .npz lacks {lacks} (it needs {keys}, as keras' load_data returns them)",
+                            f".npz에 {lacks}이(가) 없습니다 (keras의 load_data가 돌려주는 {keys}이(가) 필요합니다)",
+                        ),
                         path,
                     )
                 return {k: z[k] for k in KEYS}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"not a readable .npz file ({exc})", path) from None
+        raise DataError(msg(
+                f"not a readable .npz file ({exc})",
+                f"읽을 수 있는 .npz 파일이 아닙니다 ({exc})",
+            ), path) from None
 
 
 def _idx_path(folder: Path, key: str) -> Path | None:
@@ -526,10 +580,13 @@ def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     for key in KEYS:
         path = _idx_path(folder, key)
         if path is None:
+            needs = ", ".join(f"{v}.gz" for v in IDX_FILES.values())
             raise DataError(
-                f"missing {IDX_FILES[key]}.gz (a folder to import needs "
-                + ", ".join(f"{v}.gz" for v in IDX_FILES.values())
-                + ", gzipped or not)",
+                msg(
+                    f"missing {IDX_FILES[key]}.gz (a folder to import needs {needs}, gzipped or not)",
+                    f"{IDX_FILES[key]}.gz가 없습니다 (가져올 폴더에는 {needs}이(가) 필요합니다. "
+                    "gzip 압축 여부는 상관없습니다)",
+                ),
                 folder,
             )
         out[key] = _read_idx(path, images=key.startswith("x"))
@@ -544,34 +601,64 @@ def _read_idx(path: Path, images: bool) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (EOFError, gzip.BadGzipFile, zipfile.error, OSError) as exc:
-        raise DataError(f"not a complete gzip file ({exc}); get an intact copy", path) from None
+        raise DataError(
+            msg(
+                f"not a complete gzip file ({exc}); get an intact copy",
+                f"온전한 gzip 파일이 아닙니다 ({exc}). 손상되지 않은 사본을 구하세요",
+            ),
+            path,
+        ) from None
     kind = "image" if images else "label"
     magic = IDX_IMAGES if images else IDX_LABELS
     if len(raw) < 4:
-        raise DataError(f"truncated: {len(raw)} bytes, too short for an IDX header", path)
+        raise DataError(
+            msg(
+                f"truncated: {len(raw)} bytes, too short for an IDX header",
+                f"잘렸습니다: {len(raw)}바이트로, IDX 헤더보다 짧습니다",
+            ),
+            path,
+        )
     got = int.from_bytes(raw[:4], "big")
     if got != magic:
         raise DataError(
-            f"bad magic number {got:#010x}, expected {magic:#010x} (IDX {kind} file of unsigned "
-            "bytes); wrong or damaged file",
+            msg(
+                f"bad magic number {got:#010x}, expected {magic:#010x} (IDX {kind} file of unsigned "
+                "bytes); wrong or damaged file",
+                f"매직 넘버가 {got:#010x}인데 {magic:#010x}이어야 합니다 (부호 없는 바이트의 IDX {kind} 파일). "
+                "잘못되었거나 손상된 파일입니다",
+            ),
             path,
         )
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(
-            f"truncated: the IDX header needs {header} bytes, the file has {len(raw)}", path
+            msg(
+                f"truncated: the IDX header needs {header} bytes, the file has {len(raw)}",
+                f"잘렸습니다: IDX 헤더에 {header}바이트가 필요한데 파일은 {len(raw)}바이트입니다",
+            ),
+            path,
         )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if images and dims[1:] != IMAGE_SHAPE:
-        raise DataError(f"images are {dims[1]}x{dims[2]}, expected 28x28", path)
+        raise DataError(
+            msg(
+                f"images are {dims[1]}x{dims[2]}, expected 28x28",
+                f"이미지가 {dims[1]}x{dims[2]}인데 28x28이어야 합니다",
+            ), path
+        )
     need = int(np.prod(dims, dtype=np.int64))
     have = len(raw) - header
     if have != need:
         what = "truncated" if have < need else "has extra bytes"
+        what_ko = "잘렸습니다" if have < need else "남는 바이트가 있습니다"
         raise DataError(
-            f"{what}: the header announces {dims[0]} {kind}s ({need} bytes of data), "
-            f"the file holds {have}; get an intact copy",
+            msg(
+                f"{what}: the header announces {dims[0]} {kind}s ({need} bytes of data), "
+                f"the file holds {have}; get an intact copy",
+                f"{what_ko}: 헤더에는 {kind} {dims[0]}개 (데이터 {need}바이트)라고 되어 있는데 "
+                f"파일에는 {have}바이트가 있습니다. 손상되지 않은 사본을 구하세요",
+            ),
             path,
         )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims).copy()
@@ -586,26 +673,47 @@ def _validate(
         want = "(N, 28, 28)" if key.startswith("x") else "(N,)"
         ok_shape = a.shape[1:] == IMAGE_SHAPE if key.startswith("x") else a.ndim == 1
         if not ok_shape:
-            raise DataError(f"{key} has shape {a.shape}, expected {want}", source)
+            raise DataError(msg(
+                    f"{key} has shape {a.shape}, expected {want}",
+                    f"{key}의 모양이 {a.shape}인데 {want}이어야 합니다",
+                ), source)
         if a.dtype != np.uint8:
             if not np.issubdtype(a.dtype, np.integer) or (
                 a.size and (a.min() < 0 or a.max() > 255)
             ):
-                raise DataError(f"{key} has dtype {a.dtype}, expected uint8", source)
+                raise DataError(
+                    msg(
+                        f"{key} has dtype {a.dtype}, expected uint8",
+                        f"{key}의 dtype이 {a.dtype}인데 uint8이어야 합니다",
+                    ), source
+                )
             arrays[key] = a.astype(np.uint8)
     for split, size in zip(("train", "test"), sizes or (None, None), strict=True):
         n_x, n_y = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
         if n_x != n_y:
-            raise DataError(f"{n_x} {split} images but {n_y} {split} labels", files[f"y_{split}"])
+            raise DataError(
+                msg(
+                    f"{n_x} {split} images but {n_y} {split} labels",
+                    f"{split} 이미지는 {n_x}개인데 {split} 레이블은 {n_y}개입니다",
+                ),
+                files[f"y_{split}"],
+            )
         if size is not None and n_x != size:
             raise DataError(
-                f"{n_x} {split} images; the real {name} has {size} — not the full data set?",
+                msg(
+                    f"{n_x} {split} images; the real {name} has {size} — not the full data set?",
+                    f"{split} 이미지가 {n_x}개인데 실제 {name}에는 {size}개가 있습니다 — 전체 데이터셋이 아닌가요?",
+                ),
                 files[f"x_{split}"],
             )
         labels = arrays[f"y_{split}"]
         if labels.size and labels.max() >= NUM_CLASSES:
+            top = int(labels.max())
             raise DataError(
-                f"y_{split} holds label {int(labels.max())}; labels must be 0..{NUM_CLASSES - 1}",
+                msg(
+                    f"y_{split} holds label {top}; labels must be 0..{NUM_CLASSES - 1}",
+                    f"y_{split}에 레이블 {top}이(가) 있습니다. 레이블은 0..{NUM_CLASSES - 1}이어야 합니다",
+                ),
                 files[f"y_{split}"],
             )
 
@@ -617,8 +725,12 @@ def _download(name: str, url: str, dest: Path) -> None:
     except (URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise DataError(
-            f"cannot download {name} from {url} ({reason}); without internet, "
-            f"run: grade data import {name} <folder with the IDX files>"
+            msg(
+                f"cannot download {name} from {url} ({reason}); without internet, "
+                f"run: grade data import {name} <folder with the IDX files>",
+                f"{url}에서 {name}을(를) 내려받을 수 없습니다 ({reason}). 인터넷이 없으면 "
+                f"다음을 실행하세요: grade data import {name} <IDX 파일이 있는 폴더>",
+            )
         ) from None
 
 
@@ -700,58 +812,79 @@ def synthetic_arrays(name: str) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------- CLI handlers
 
 
-def format_status(rows: Iterable[DatasetStatus]) -> str:
-    """A small table for `grade data status`."""
-    table = [("data set", "real data", "train", "test", "sha256", "source")]
+def format_status(rows: Iterable[DatasetStatus], lang: str = DEFAULT_LANG) -> str:
+    """A small table for `grade data status`, in `lang`."""
+    ko = lang == "ko"
+    head = ("데이터셋", "실제 데이터", "학습", "테스트") if ko else ("data set", "real data", "train", "test")
+    table = [(*head, "sha256", "출처" if ko else "source")]
+    states = {"official": "공식", "present": "있음", "DIFFERS": "다름", "missing": "없음"} if ko else {}
     hints = []
     for st in rows:
+        source = pick(st.source, lang)
         if st.present:
             state = "official" if st.official else ("present" if st.official is None else "DIFFERS")
-            table.append((st.name, state, str(st.train), str(st.test), st.sha256, st.source))
+            table.append((st.name, states.get(state, state), str(st.train), str(st.test), st.sha256, source))
             if st.official is False:
-                hints.append(f"{st.name}: content differs from the published data set")
+                hints.append(
+                    f"{st.name}: 공개된 데이터셋과 내용이 다릅니다"
+                    if ko
+                    else f"{st.name}: content differs from the published data set"
+                )
         else:
-            table.append((st.name, "missing", "-", "-", "-", st.source or "-"))
+            table.append((st.name, states.get("missing", "missing"), "-", "-", "-", source or "-"))
             if not st.source:
                 hints.append(
-                    f"{st.name}: run: grade data import {st.name} <folder with the IDX files> "
+                    f"{st.name}: 다음을 실행하세요: grade data import {st.name} <IDX 파일이 있는 폴더> "
+                    f"(인터넷이 되는 곳에서는 grade data fetch {st.name})"
+                    if ko
+                    else f"{st.name}: run: grade data import {st.name} <folder with the IDX files> "
                     f"(or grade data fetch {st.name} where there is internet)"
                 )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table
     ]
-    lines.append("(the smoke profile serves synthetic look-alikes; they need nothing here)")
+    lines.append(
+        "(smoke 프로필은 합성 데이터를 쓰므로 여기에 아무것도 필요하지 않습니다)"
+        if ko
+        else "(the smoke profile serves synthetic look-alikes; they need nothing here)"
+    )
     return "\n".join(lines + hints)
 
 
 def _one_line(verb: str, st: DatasetStatus) -> str:
+    """"imported NAME: ..." / "downloaded NAME: ..." in both languages."""
     check = {
-        True: "matches the published data set",
-        False: "WARNING: content differs from the published data set",
-        None: "not checked",
+        True: msg("matches the published data set", "공개된 데이터셋과 같음"),
+        False: msg(
+            "WARNING: content differs from the published data set", "경고: 공개된 데이터셋과 내용이 다름"
+        ),
+        None: msg("not checked", "확인하지 않음"),
     }[st.official]
-    return (
+    verb_ko = {"imported": "가져옴", "downloaded": "내려받음"}.get(verb, verb)
+    return msg(
         f"{verb} {st.name}: {st.train} train / {st.test} test, sha256 {st.sha256}…, {check} "
-        f"(from {st.source})"
+        f"(from {st.source})",
+        f"{st.name} {verb_ko}: 학습 {st.train}개 / 테스트 {st.test}개, sha256 {st.sha256}…, "
+        f"{pick(check, 'ko')} (출처: {pick(st.source, 'ko')})",
     )
 
 
-def cmd_status(store: DataStore) -> int:
-    print(f"data store {store.root}")
-    print(format_status(store.status()))
+def cmd_status(store: DataStore, lang: str = DEFAULT_LANG) -> int:
+    print(f"데이터 저장소 {store.root}" if lang == "ko" else f"data store {store.root}")
+    print(format_status(store.status(), lang))
     return 0
 
 
-def cmd_import(store: DataStore, name: str, path: Path | str) -> int:
+def cmd_import(store: DataStore, name: str, path: Path | str, lang: str = DEFAULT_LANG) -> int:
     """`grade data import NAME PATH`; a DataError propagates to the CLI (exit 1)."""
     st = store.import_files(name, path)
-    print(_one_line("imported", st))
+    print(pick(_one_line("imported", st), lang))
     return 0
 
 
-def cmd_fetch(store: DataStore, name: str) -> int:
+def cmd_fetch(store: DataStore, name: str, lang: str = DEFAULT_LANG) -> int:
     """`grade data fetch NAME`; a DataError (offline, bad download) propagates to the CLI."""
     st = store.fetch(name)
-    print(_one_line("downloaded", st))
+    print(pick(_one_line("downloaded", st), lang))
     return 0

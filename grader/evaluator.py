@@ -28,6 +28,7 @@ from . import deadline as check_deadline
 from . import sandbox, scratch, syscalls
 from .errors import CheckTimeout, EvaluationRefused, EvaluatorFailed
 from .execute import KERNEL_ENV
+from .i18n import Msg, join, msg
 from .spec import Limits
 
 START_TIMEOUT_S = 120.0  # importing TensorFlow on a loaded 2-core runner
@@ -66,8 +67,12 @@ class DataSplit:
 
     def describe(self) -> str:
         if self.split == "validation":
-            return f"the last {self.validation_split:g} of the {self.dataset} training set (validation_split)"
-        return f"the {self.dataset} {self.split} set"
+            return msg(
+                f"the last {self.validation_split:g} of the {self.dataset} training set (validation_split)",
+                f"{self.dataset} 학습 세트의 마지막 {self.validation_split:g} (validation_split)",
+            )
+        split_ko = {"train": "학습", "test": "테스트"}.get(self.split, self.split)
+        return msg(f"the {self.dataset} {self.split} set", f"{self.dataset} {split_ko} 세트")
 
 
 @dataclass(frozen=True)
@@ -218,9 +223,13 @@ class Evaluator:
         try:
             reply = self._ask(request, timeout or max(60.0, self.limits.check_timeout_s))
             if not reply.get("ok"):
-                message = str(reply.get("message", "the model could not be evaluated"))[:1000]
+                message: str = str(reply.get("message", "")).strip()[:1000]
+                said_ko = reply.get("message_ko")  # the server's Korean (grader/evaluator_server.py)
+                if message and isinstance(said_ko, str) and said_ko.strip():
+                    message = Msg(message, said_ko.strip()[:1000])
+                message = message or msg("the model could not be evaluated", "모델을 평가할 수 없었습니다")
                 refused = reply.get("kind") == "refused"
-                raise EvaluationRefused(f"{model.label}: {message}", refused=refused)
+                raise EvaluationRefused(join([model.label, ": ", message], sep=""), refused=refused)
             labels = None
             if out_name is not None:
                 out_path = self._work / out_name
@@ -274,7 +283,7 @@ class Evaluator:
             proc.stdin.write((json.dumps(request) + "\n").encode())
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            self._fail("the grader's evaluator stopped")
+            self._fail(_STOPPED)
         try:
             with check_deadline.shielded():
                 while True:
@@ -295,19 +304,29 @@ class Evaluator:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.close()
-                self.failed = "the grader's evaluator did not answer in time"
+                self.failed = msg(
+                    "the grader's evaluator did not answer in time", "채점기의 평가기가 제때 답하지 않았습니다"
+                )
                 raise CheckTimeout(
-                    "evaluating your model took longer than the check's time limit; it was stopped"
+                    msg(
+                        "evaluating your model took longer than the check's time limit; it was stopped",
+                        "모델 평가가 검사의 시간 제한보다 오래 걸려 중지했습니다",
+                    )
                 )
             ready, _, _ = select.select([fd], [], [], min(left, 1.0))
             if not ready:
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                self._fail("the grader's evaluator stopped")
+                self._fail(_STOPPED)
             self._buffer += chunk
             if len(self._buffer) > 1 << 20:
-                self._fail("the grader's evaluator sent a malformed answer")
+                self._fail(
+                    msg(
+                        "the grader's evaluator sent a malformed answer",
+                        "채점기의 평가기가 잘못된 형식의 답을 보냈습니다",
+                    )
+                )
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
@@ -316,8 +335,10 @@ class Evaluator:
         oom = sandbox.cgroup_oom_killed(self._cgroup)
         self.close()
         if oom:
-            why += f" (it ran out of its {self.limits.memory_mb} MB memory limit)"
-        self.failed = why + (f": {tail}" if tail else "")
+            mb = self.limits.memory_mb
+            oom_note = msg(f" (it ran out of its {mb} MB memory limit)", f" (메모리 제한 {mb} MB를 다 썼습니다)")
+            why = join([why, oom_note], sep="")
+        self.failed = join([why, f": {tail}"], sep="") if tail else why
         raise EvaluatorFailed(self.failed)
 
     def log_tail(self) -> str:
@@ -329,6 +350,9 @@ class Evaluator:
             return ""
         lines = [line for line in text.strip().splitlines() if line.strip()]
         return lines[-1][:300] if lines else ""
+
+
+_STOPPED = msg("the grader's evaluator stopped", "채점기의 평가기가 멈췄습니다")
 
 
 def _float(value: Any) -> float | None:

@@ -21,7 +21,7 @@ from .checks import run_checks
 from .errors import CheckError, CheckFailure, GraderError
 from .evaluator import Evaluator
 from .execute import KernelSession
-from .i18n import msg, pick
+from .i18n import join, message_of, msg, pick
 from .leads import RunFacts
 from .pictures import draw as draw_pictures
 from .pytest_plugin import CheckContext
@@ -167,6 +167,12 @@ def allowed_files(assignment: Assignment, sub: Submission) -> dict[str, bytes]:
     }
 
 
+def could_not_run(exc: BaseException | None) -> str:
+    """The one-line error of a submission whose kernel or evaluator could not start."""
+    head = msg("could not be run", "실행할 수 없었습니다")
+    return head if exc is None else join([head, ": ", message_of(exc)], sep="")
+
+
 def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions) -> SubmissionResult:
     if not sub.ok or sub.notebook is None:
         return error_result(assignment, sub, opts, sub.error or "unreadable submission")
@@ -174,7 +180,7 @@ def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions
     try:
         prepared = prepare(assignment, opts, files=allowed_files(assignment, sub))
     except (GraderError, CheckFailure) as exc:  # KernelGone at start-up; a grader `assert` stays a traceback
-        return error_result(assignment, sub, opts, f"could not be run: {exc}")
+        return error_result(assignment, sub, opts, could_not_run(exc))
     return grade_on(prepared, assignment, sub, opts, started)
 
 
@@ -214,13 +220,16 @@ def grade_on(
             events = list(session.events) + picture_events  # after exit: it counts processes left behind
             events += prepared.gpu.usage.notes if prepared.gpu is not None else []
             flags += [
-                f"cell {cell} names {name}, the grader's own kernel-side code"
+                msg(
+                    f"cell {cell} names {name}, the grader's own kernel-side code",
+                    f"셀 {cell}에서 채점기 자체의 커널 쪽 코드인 {name}을(를) 언급합니다",
+                )
                 for cell, name in grader_mentions(sub.notebook)
             ]
         except GraderError as exc:
-            return error_result(assignment, sub, opts, f"could not be run: {exc}")
+            return error_result(assignment, sub, opts, could_not_run(exc))
         except CheckFailure as exc:  # KernelGone at start-up; a grader `assert` stays a traceback
-            return error_result(assignment, sub, opts, f"could not be run: {exc}")
+            return error_result(assignment, sub, opts, could_not_run(exc))
     finally:
         prepared.close()
 

@@ -122,6 +122,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="check this notebook instead of the one named in grader-bundle.toml",
             ),
         ),
+        (
+            "--lang",
+            "--grader-lang",
+            dict(
+                dest="grader_lang",
+                choices=("ko", "en"),
+                default=None,
+                help="language of the grader's lines: ko (한국어) or en (default: the bundle's)",
+            ),
+        ),
     ):
         names = [long] if _option_taken(parser, short) else [short, long]
         group.addoption(*names, **kwargs)

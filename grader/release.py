@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from .errors import SpecError
+from .i18n import msg
 from .selfcheck import BUNDLE_FILE, INI_KEY, bundle_toml
 from .spec import Assignment, load_assignment
 from .witness import answers
@@ -49,7 +50,13 @@ def _public_files(assignment: Assignment) -> list[Path]:
     files = []
     for path in [*tests, *helpers]:
         if path.parent.resolve() != public_dir.resolve() or path.is_symlink():
-            raise SpecError("public test files must be plain files directly in tests/public", path)
+            raise SpecError(
+                msg(
+                    "public test files must be plain files directly in tests/public",
+                    "공개 테스트 파일은 tests/public 바로 아래에 있는 일반 파일이어야 합니다",
+                ),
+                path,
+            )
         files.append(path)
     return files
 
@@ -173,19 +180,31 @@ def _refuse_leaks(assignment: Assignment, files: dict[str, bytes]) -> None:
     hidden_bytes = {tf.path.read_bytes() for tf in hidden_files}
     for rel, data in files.items():
         if data in hidden_bytes:
-            raise SpecError(f"bundle file {rel} is a copy of a hidden test file", assignment.root)
+            raise SpecError(
+                msg(
+                    f"bundle file {rel} is a copy of a hidden test file",
+                    f"배포 파일 {rel}이(가) 숨은 테스트 파일의 사본입니다",
+                ),
+                assignment.root,
+            )
         text = data.decode("utf-8", errors="replace")
         found = pattern.search(text) if pattern else None
         if found:
             raise SpecError(
-                f"bundle file {rel} names the hidden test {found.group(1)}; "
-                "rename or remove the mention",
+                msg(
+                    f"bundle file {rel} names the hidden test {found.group(1)}; rename or remove the mention",
+                    f"배포 파일 {rel}에 숨은 테스트 {found.group(1)}의 이름이 있습니다. "
+                    "이름을 바꾸거나 언급을 지우세요",
+                ),
                 assignment.root,
             )
     solution = assignment.root.parent.parent / "solutions" / assignment.name / assignment.notebook
     if solution.is_file() and _code(solution) == _code(assignment.starter):
         raise SpecError(
-            f"the starter notebook has the same code as the reference solution {solution}",
+            msg(
+                f"the starter notebook has the same code as the reference solution {solution}",
+                f"시작 노트북의 코드가 모범 답안 {solution}과(와) 같습니다",
+            ),
             assignment.starter,
         )
 
@@ -198,13 +217,19 @@ def _code(path: Path) -> list[str]:
     return [c.source.strip() for c in nb.cells if c.cell_type == "code"]
 
 
-def release(assignment_dir: Path | str, dest: Path | str) -> list[Path]:
-    """Write the student bundle of `assignment_dir` into `dest` (new or empty); return
-    the files written."""
-    assignment = load_assignment(assignment_dir)
+def release(assignment_dir: Path | str | Assignment, dest: Path | str) -> list[Path]:
+    """Write the student bundle of `assignment_dir` (or an assignment already read)
+    into `dest` (new or empty); return the files written."""
+    assignment = assignment_dir if isinstance(assignment_dir, Assignment) else load_assignment(assignment_dir)
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise SpecError("the destination exists and is not empty; give a new or empty folder", dest)
+        raise SpecError(
+            msg(
+                "the destination exists and is not empty; give a new or empty folder",
+                "대상 폴더가 이미 있고 비어 있지 않습니다. 새 폴더나 빈 폴더를 주세요",
+            ),
+            dest,
+        )
     files = bundle_files(assignment)
     written = []
     for rel, data in files.items():
@@ -223,10 +248,26 @@ def cmd_release(argv: list[str]) -> int:
     )
     p.add_argument("assignment", type=Path, help="assignments/<name>")
     p.add_argument("dest", type=Path, help="folder to write (must not exist or be empty)")
+    from .cli import _lang_option, _out, _set_lang
+
+    _lang_option(p)
     args = p.parse_args(argv)
-    written = release(args.assignment, args.dest)
-    print(f"wrote the student bundle of {args.assignment} to {args.dest} ({len(written)} files):")
+    assignment = load_assignment(args.assignment)
+    _set_lang(args.lang or assignment.lang)  # these lines and an error from here on
+    written = release(assignment, args.dest)
+    n = len(written)
+    _out(
+        msg(
+            f"wrote the student bundle of {args.assignment} to {args.dest} ({n} files):",
+            f"{args.assignment}의 학생용 배포본을 {args.dest}에 썼습니다 (파일 {n}개):",
+        )
+    )
     for path in written:
         print(f"  {path.relative_to(args.dest)}")
-    print("students: pip install the grader package, then run `pytest` in that folder")
+    _out(
+        msg(
+            "students: pip install the grader package, then run `pytest` in that folder",
+            "학생: grader 패키지를 pip install로 설치한 뒤 그 폴더에서 `pytest`를 실행합니다",
+        )
+    )
     return 0

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BadReply, EvaluationRefused, EvaluatorFailed
 from .evaluator import DataSplit, Evaluation, Evaluator, ModelArtefact
-from .i18n import msg
+from .i18n import join, message_of, msg, pick
 from .kernel.protocol import RAW_MAX, fingerprint, weights_digest
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class _Fitted:
     data: RunData
     artefact: ModelArtefact | None
     as_fitted: bool
+
+
+_UNKNOWN_VALIDATION = msg("validation_data the grader does not know", "채점기가 모르는 validation_data")
 
 
 def _label(name: str, key: Any) -> str:
@@ -119,13 +122,12 @@ class Trusted:
         if isinstance(vfp, dict) and vfp.get("x") is not None:
             vx = self._identify(vfp.get("x"))
             if vx is None or vx["part"] != "x":
-                return RunData(trained_on, None, "validation_data the grader does not know", scale, onehot)
+                return RunData(trained_on, None, _UNKNOWN_VALIDATION, scale, onehot)
             split = DataSplit(vx["dataset"], vx["split"], scale=scale)
-            return RunData(
-                trained_on, split, f"the {vx['dataset']} {vx['split']} set (validation_data)", scale, onehot
-            )
+            on = join([split.describe(), msg(" (validation_data)", " (validation_data)")], sep="")
+            return RunData(trained_on, split, on, scale, onehot)
         if event.get("validation_data"):
-            return RunData(trained_on, None, "validation_data the grader does not know", scale, onehot)
+            return RunData(trained_on, None, _UNKNOWN_VALIDATION, scale, onehot)
         v = event.get("validation_split")
         if isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 < v < 1.0:
             # The tail of what fit received; the grader serves it only when that was its training split.
@@ -133,21 +135,45 @@ class Trusted:
             if found is not None and found["split"] == "train":
                 held_out = DataSplit(found["dataset"], "validation", float(v), scale)
             return RunData(trained_on, held_out, f"validation_split={v:g}", scale, onehot)
-        return RunData(trained_on, None, "no validation data", scale, onehot)
+        return RunData(trained_on, None, msg("no validation data", "검증 데이터 없음"), scale, onehot)
 
     # ------------------------------------------------------------------ measuring
     def _evaluate(self, artefact: ModelArtefact, on: DataSplit, predictions: bool = False) -> Evaluation:
         if self._evaluator is None:
-            raise EvaluatorFailed("trusted evaluation is not available in this run")
+            raise EvaluatorFailed(
+                msg("trusted evaluation is not available in this run", "이번 실행에서는 신뢰 평가를 쓸 수 없습니다")
+            )
         self._mark("trusted")
         try:
             return self._evaluator.evaluate(artefact, on, predictions=predictions)
         except EvaluationRefused as exc:
             if exc.refused:
-                self._flag(f"{exc} (the notebook handed over a model with a class that is not Keras' own)")
+                self._flag(
+                    join(
+                        [
+                            message_of(exc),
+                            msg(
+                                " (the notebook handed over a model with a class that is not Keras' own)",
+                                " (노트북이 Keras 자체 클래스가 아닌 클래스의 모델을 넘겼습니다)",
+                            ),
+                        ],
+                        sep="",
+                    )
+                )
             raise
         except EvaluatorFailed as exc:
-            self._flag(f"the grader's evaluator failed on this notebook's model: {exc}")
+            self._flag(
+                join(
+                    [
+                        msg(
+                            "the grader's evaluator failed on this notebook's model: ",
+                            "채점기의 평가기가 이 노트북의 모델에서 실패했습니다: ",
+                        ),
+                        message_of(exc),
+                    ],
+                    sep="",
+                )
+            )
             raise
 
     def model(self, name: str, key: Any = None, *, on: DataSplit, predictions: bool = False) -> Evaluation:
@@ -159,10 +185,15 @@ class Trusted:
         """Measure the checkpoint file at `path` (in the notebook's folder). A weights-only
         file (`.weights.h5`) is loaded into the architecture of global `model`."""
         blob = self._nb.read_file(path)
-        label = f"the checkpoint {path!r}"
+        label = msg(f"the checkpoint {path!r}", f"체크포인트 {path!r}")
         if path.endswith(".weights.h5"):
             if model is None:
-                raise BadReply(f"{label} holds only weights: the grader needs the model too")
+                raise BadReply(
+                    msg(
+                        f"{label} holds only weights: the grader needs the model too",
+                        f"{label.ko}에는 가중치만 있습니다: 채점기에는 모델도 필요합니다",
+                    )
+                )
             exported = self._export(model, None)
             return self._evaluate(ModelArtefact(config=exported["config"], file=blob, label=label), on)
         return self._evaluate(ModelArtefact(file=blob, label=label), on)
@@ -202,19 +233,34 @@ class Trusted:
             raise ValueError(f"split must be 'validation' or 'test', not {split!r}")
         run = self._fitted(history, key)
         if run is None:
-            raise BadReply(f"{_label(history, key)} is not the History of a fit call in this notebook.")
+            label = _label(history, key)
+            raise BadReply(
+                msg(
+                    f"{label} is not the History of a fit call in this notebook.",
+                    f"{label}은(는) 이 노트북에서 fit 호출이 돌려준 History가 아닙니다.",
+                )
+            )
         if run.artefact is None:
             raise BadReply(
-                f"{run.what} is a plain dict: the grader measures the model a run trained through the History "
-                "fit returned; keep that History (history = model.fit(...))."
+                msg(
+                    f"{run.what} is a plain dict: the grader measures the model a run trained through the History "
+                    "fit returned; keep that History (history = model.fit(...)).",
+                    f"{run.what}은(는) 평범한 딕셔너리입니다: 채점기는 fit이 돌려준 History를 통해 그 학습의 모델을 "
+                    "측정합니다. 그 History를 그대로 두세요 (history = model.fit(...)).",
+                )
             )
         checked = self._bound(history, key, run, predictions and split == "validation")
         data = run.data
         if split == "validation":
             if data.validation is None:
+                on = data.validated_on
                 raise BadReply(
-                    f"the grader cannot tell which data {run.what}'s run validated on ({data.validated_on}): "
-                    "validate with validation_split on the training set the data set's load_data() returned"
+                    msg(
+                        f"the grader cannot tell which data {run.what}'s run validated on ({on}): "
+                        "validate with validation_split on the training set the data set's load_data() returned",
+                        f"채점기가 {run.what}의 학습이 어떤 데이터로 검증했는지 알 수 없습니다 ({pick(on, 'ko')}): "
+                        "데이터셋의 load_data()가 돌려준 학습 세트에서 validation_split으로 검증하세요",
+                    )
                 )
             return checked or self._evaluate(run.artefact, data.validation, predictions)
         dataset = data.trained_on.split()[0] if data.trained_on else (self._datasets[0] if self._datasets else "")
@@ -258,10 +304,13 @@ class Trusted:
             expected.append(min(val))
         if any(close(result.loss, v) for v in expected):
             return
-        mismatch = (
+        on = data.validated_on
+        mismatch = msg(
             f"{what} says the last epoch's val_loss was {val[-1]:.6g}, but its model's loss on the run's "
-            f"validation data ({data.validated_on}) is {result.loss:.6g}: the history does not match the model "
-            "it came from"
+            f"validation data ({on}) is {result.loss:.6g}: the history does not match the model "
+            "it came from",
+            f"{what}에는 마지막 에포크의 val_loss가 {val[-1]:.6g}로 기록되어 있지만, 그 모델의 손실은 이 학습의 "
+            f"검증 데이터({pick(on, 'ko')})에서 {result.loss:.6g}입니다: 학습 기록이 그것을 만든 모델과 맞지 않습니다",
         )
         self._flag(mismatch)
         raise BadReply(mismatch)

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import source as notebook_source
 from .errors import BadReply, ForbiddenCall, MissingName, StudentError
-from .i18n import msg
+from .i18n import Msg, join, msg
 from .kernel import protocol
 from .kernel.protocol import ARRAY_KINDS, MAX_DEPTH, MAX_NODES
 
@@ -85,6 +85,26 @@ def encode(value: Any, depth: int = 0) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
+_MALFORMED = msg("malformed answer from the kernel", "커널의 답이 잘못된 형식입니다")
+
+# Korean of the default subjects of the messages below (`what`); a name in backquotes
+# (`model`) or a Msg needs none.
+_WHAT_KO = {"the model": "모델", "the history": "학습 기록", "the trace": "실행 기록"}
+
+
+def _ko(what: str) -> str:
+    """`what` (the subject of a message) in Korean."""
+    return what.ko if isinstance(what, Msg) else _WHAT_KO.get(what, what)
+
+
+def _bad(what: str, en: str, ko: str) -> BadReply:
+    """BadReply "WHAT: EN" in both languages."""
+    return BadReply(msg(f"{what}: {en}", f"{_ko(what)}: {ko}"))
+
+
+_RECORD = ("malformed record from the kernel", "커널이 보낸 기록이 잘못된 형식입니다")
+
+
 class _Decoder:
     def __init__(self) -> None:
         self.nodes = 0
@@ -92,15 +112,25 @@ class _Decoder:
     def __call__(self, value: Any, depth: int = 0) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise BadReply("your value has too many parts for the grader to read")
+            raise BadReply(
+                msg(
+                    "your value has too many parts for the grader to read",
+                    "값의 부분이 너무 많아 채점기가 읽을 수 없습니다",
+                )
+            )
         if depth > MAX_DEPTH:
-            raise BadReply(f"your value is nested more than {MAX_DEPTH} levels deep")
+            raise BadReply(
+                msg(
+                    f"your value is nested more than {MAX_DEPTH} levels deep",
+                    f"값이 {MAX_DEPTH}단계보다 깊게 중첩되어 있습니다",
+                )
+            )
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if isinstance(value, list):
             return [self(v, depth + 1) for v in value]
         if not isinstance(value, dict) or len(value) not in (1, 2):
-            raise BadReply("malformed answer from the kernel")
+            raise BadReply(_MALFORMED)
         if "$ndarray" in value:
             return _array(value["$ndarray"])
         if "$tuple" in value and isinstance(value["$tuple"], list):
@@ -109,37 +139,52 @@ class _Decoder:
             out: dict[Any, Any] = {}
             for pair in value["$dict"]:
                 if not isinstance(pair, list) or len(pair) != 2:
-                    raise BadReply("malformed dict in the kernel's answer")
+                    raise BadReply(
+                        msg("malformed dict in the kernel's answer", "커널의 답에 잘못된 형식의 딕셔너리가 있습니다")
+                    )
                 key = self(pair[0], depth + 1)
                 try:
                     out[key] = self(pair[1], depth + 1)
                 except TypeError:
-                    raise BadReply("a dict key in your value is not hashable") from None
+                    raise BadReply(
+                        msg(
+                            "a dict key in your value is not hashable",
+                            "값에 있는 딕셔너리 키가 해시할 수 없는 값입니다",
+                        )
+                    ) from None
             return out
         if "$float" in value and isinstance(value["$float"], str):
             if value["$float"] not in ("nan", "inf", "-inf"):
-                raise BadReply("malformed float in the kernel's answer")
+                raise BadReply(
+                    msg("malformed float in the kernel's answer", "커널의 답에 잘못된 형식의 실수가 있습니다")
+                )
             return float(value["$float"])
         if "$int" in value and isinstance(value["$int"], str):
             text = value["$int"]
             if len(text) > 4000 or not text.lstrip("-").isdigit():
-                raise BadReply("malformed integer in the kernel's answer")
+                raise BadReply(
+                    msg("malformed integer in the kernel's answer", "커널의 답에 잘못된 형식의 정수가 있습니다")
+                )
             return int(text)
         if "$object" in value and isinstance(value["$object"], str):
             return ForeignObject(value["$object"][:200], str(value.get("repr", ""))[:200])
-        raise BadReply("malformed answer from the kernel")
+        raise BadReply(_MALFORMED)
 
 
 def _array(blob: Any) -> np.ndarray:
     if not isinstance(blob, str):
-        raise BadReply("malformed array in the kernel's answer")
+        raise BadReply(msg("malformed array in the kernel's answer", "커널의 답에 잘못된 형식의 배열이 있습니다"))
     try:
         raw = base64.b64decode(blob, validate=True)
         arr = np.load(io.BytesIO(raw), allow_pickle=False)
     except (binascii.Error, ValueError, OSError, EOFError) as exc:
-        raise BadReply(f"an array in your value could not be read ({exc})") from None
+        raise BadReply(
+            msg(f"an array in your value could not be read ({exc})", f"값에 있는 배열을 읽을 수 없습니다 ({exc})")
+        ) from None
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in ARRAY_KINDS:
-        raise BadReply("an array in your value has a non-numeric dtype")
+        raise BadReply(
+            msg("an array in your value has a non-numeric dtype", "값에 있는 배열의 dtype이 숫자가 아닙니다")
+        )
     return arr
 
 
@@ -212,7 +257,7 @@ class Notebook:
             return reply
         err = reply.get("error")
         if not isinstance(err, dict):
-            raise BadReply("malformed answer from the kernel")
+            raise BadReply(_MALFORMED)
         # matched by the protocol's error kind; "type" is only data for the message
         kind = err.get("kind")
         etype = str(err.get("type") or "Error")[:100]
@@ -300,20 +345,27 @@ class Notebook:
         """One sealed event: its text, parsed, if its seal verifies; else the submission is
         flagged and the check that asked fails (its testimony cannot be used)."""
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise BadReply(f"{what}: malformed record from the kernel")
+            raise _bad(what, *_RECORD)
         text = item["text"]
         key = getattr(self._channel, "trace_key", None)
         if key and not hmac.compare_digest(str(item.get("seal", "")), protocol.seal(key, text)):
-            self._tampered("an event of the run's record does not carry the grader's seal (added or edited by "
-                           "the notebook, or a forged answer)")
+            self._tampered(
+                msg(
+                    "an event of the run's record does not carry the grader's seal (added or edited by "
+                    "the notebook, or a forged answer)",
+                    "실행 기록의 한 이벤트에 채점기의 봉인이 없습니다 (노트북이 추가하거나 고쳤거나, 위조된 답)",
+                )
+            )
         try:
             return json.loads(text)
         except (json.JSONDecodeError, RecursionError):
-            raise BadReply(f"{what}: malformed record from the kernel") from None
+            raise _bad(what, *_RECORD) from None
 
     def _unseal_trace(self, value: Any) -> list[Any]:
         if not isinstance(value, dict) or not isinstance(value.get("sealed"), list):
-            raise BadReply("the record of your notebook's run was malformed")
+            raise BadReply(
+                msg("the record of your notebook's run was malformed", "노트북 실행 기록이 잘못된 형식입니다")
+            )
         items = value["sealed"]
         key = getattr(self._channel, "trace_key", None)
         count_seal = protocol.seal(key, protocol.count_text(len(items))) if key else ""
@@ -321,18 +373,32 @@ class Notebook:
             not key or hmac.compare_digest(str(value.get("count_seal", "")), count_seal)
         )
         if not count_ok:
-            self._tampered("the run's record came back with events missing or added")
+            self._tampered(
+                msg(
+                    "the run's record came back with events missing or added",
+                    "실행 기록에서 이벤트가 빠지거나 추가되었습니다",
+                )
+            )
         events = [self._unseal(item, "the trace") for item in items]
         if [e.get("seq") if isinstance(e, dict) else None for e in events] != list(range(len(events))):
-            self._tampered("the run's record came back out of order, or with events repeated or dropped")
+            self._tampered(
+                msg(
+                    "the run's record came back out of order, or with events repeated or dropped",
+                    "실행 기록의 순서가 바뀌었거나, 이벤트가 반복되거나 빠졌습니다",
+                )
+            )
         return events
 
     def _tampered(self, why: str) -> None:
         if self.on_tamper is not None:
             self.on_tamper(why)
         raise BadReply(
-            f"the grader's record of your notebook's run was altered ({why}), so this check cannot use it; "
-            "an instructor will review the submission"
+            msg(
+                f"the grader's record of your notebook's run was altered ({why}), so this check cannot use it; "
+                "an instructor will review the submission",
+                f"채점기가 남긴 노트북 실행 기록이 변경되어 ({_ko(why)}) 이 검사에 쓸 수 없습니다. "
+                "강사가 이 제출물을 검토합니다",
+            )
         )
 
     # -- Keras: models, histories, checkpoints
@@ -350,7 +416,7 @@ class Notebook:
         what = _what(name, key)
         value = self.request("history", timeout, name=name, path=_path(key))
         if not isinstance(value, dict) or not isinstance(value.get("history"), dict):
-            raise BadReply(f"{what}: malformed history from the kernel")
+            raise _bad(what, "malformed history from the kernel", "커널이 보낸 학습 기록이 잘못된 형식입니다")
         return validate_history(value["history"], what)
 
     def fit_for(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any] | None:
@@ -363,7 +429,7 @@ class Notebook:
             return None
         event = validate_event(self._unseal(value, what))
         if event["event"] != "fit":
-            raise BadReply(f"{what}: malformed fit record from the kernel")
+            raise _bad(what, "malformed fit record from the kernel", "커널이 보낸 fit 기록이 잘못된 형식입니다")
         return event
 
     def export_model(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any]:
@@ -381,16 +447,25 @@ class Notebook:
         """The bytes of the file at `path` in the notebook's folder (relative, or under
         Colab's /content; anything outside is refused with a message for the student)."""
         if not isinstance(path, str) or not path or len(path) > 4096 or "\0" in path:
-            raise BadReply(f"the file path must be a non-empty string, got {type(path).__name__} {path!r:.100}")
+            raise BadReply(
+                msg(
+                    f"the file path must be a non-empty string, got {type(path).__name__} {path!r:.100}",
+                    f"파일 경로는 비어 있지 않은 문자열이어야 하는데 {type(path).__name__} {path!r:.100}입니다",
+                )
+            )
         value = self.request(protocol.READ_FILE, timeout, path=path)
-        what = f"the file {path!r:.200}"
+        what = msg(f"the file {path!r:.200}", f"파일 {path!r:.200}")
         if not isinstance(value, dict):
-            raise BadReply(f"{what}: malformed answer from the kernel")
+            raise _bad(what, str(_MALFORMED), _MALFORMED.ko)
         data, size = value.get("data"), value.get("size")
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
-            raise BadReply(f"{what}: malformed file contents from the kernel")
+            raise _bad(what, "malformed file contents from the kernel", "커널이 보낸 파일 내용이 잘못된 형식입니다")
         if isinstance(size, bool) or size != data.size:
-            raise BadReply(f"{what}: the kernel's answer does not add up ({size!r:.50} bytes said)")
+            raise _bad(
+                what,
+                f"the kernel's answer does not add up ({size!r:.50} bytes said)",
+                f"커널의 답이 맞지 않습니다 ({size!r:.50}바이트라고 했음)",
+            )
         return data.tobytes()
 
     def integrity(self, *, timeout: float | None = None) -> list[str]:
@@ -401,7 +476,9 @@ class Notebook:
         value = self.request(protocol.INTEGRITY, timeout)
         replaced = value.get("replaced") if isinstance(value, dict) else None
         if not isinstance(replaced, list) or not all(isinstance(r, str) for r in replaced):
-            raise BadReply("malformed integrity answer from the kernel")
+            raise BadReply(
+                msg("malformed integrity answer from the kernel", "커널이 보낸 무결성 답이 잘못된 형식입니다")
+            )
         return [r[:300] for r in replaced[:100]]
 
     def compiled(self, name: str, key: Any = NO_KEY, *, timeout: float | None = None) -> dict[str, Any] | None:
@@ -419,7 +496,7 @@ class Notebook:
         for fit in fits:
             problem = weights_problem(trace, fit)
             if problem is not None:  # then these settings did not train it
-                raise BadReply(f"{_what(name, key)}: {problem}.")
+                raise BadReply(join([_what(name, key), ": ", problem, "."], sep=""))
         if fits and fits[-1].get("compile_at_fit") is not None:
             return validate_compile(fits[-1]["compile_at_fit"], _what(name, key))
         compiled: dict[str, Any] | None = desc["compile"]
@@ -436,7 +513,10 @@ class Notebook:
     @property
     def unread(self) -> list[str]:
         """The code cells too large for the grader to read, one line each (cell and why)."""
-        return [f"cell {u.cell}: {u.reason}" for u in notebook_source.unread_cells(self._nb)]
+        return [
+            join([msg(f"cell {u.cell}: ", f"셀 {u.cell}: "), u.reason], sep="")
+            for u in notebook_source.unread_cells(self._nb)
+        ]
 
     def function_source(self, name: str) -> str | None:
         """Source of the last `def name` in the notebook's code cells (parsed here)."""
@@ -487,7 +567,7 @@ _PLAIN_DEPTH = 12
 def _plain(value: Any, what: str, depth: int = 0) -> Any:
     """`value` if it is plain JSON data (tuples become lists), else BadReply."""
     if depth > _PLAIN_DEPTH:
-        raise BadReply(f"{what}: nested too deeply")
+        raise _bad(what, "nested too deeply", "너무 깊게 중첩되어 있습니다")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -496,17 +576,21 @@ def _plain(value: Any, what: str, depth: int = 0) -> Any:
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
-                raise BadReply(f"{what}: malformed record from the kernel (key {k!r:.50})")
+                raise _bad(what, f"{_RECORD[0]} (key {k!r:.50})", f"{_RECORD[1]} (키 {k!r:.50})")
             out[k] = _plain(v, what, depth + 1)
         return out
-    raise BadReply(f"{what}: malformed record from the kernel ({type(value).__name__})")
+    raise _bad(what, f"{_RECORD[0]} ({type(value).__name__})", f"{_RECORD[1]} ({type(value).__name__})")
 
 
 def _int(value: Any, what: str, *, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadReply(f"{what}: expected a count, the kernel sent {value!r:.50}")
+        raise _bad(
+            what,
+            f"expected a count, the kernel sent {value!r:.50}",
+            f"개수여야 하는데 커널이 {value!r:.50}을(를) 보냈습니다",
+        )
     return value
 
 
@@ -514,7 +598,11 @@ def _str(value: Any, what: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise BadReply(f"{what}: expected a string, the kernel sent {type(value).__name__}")
+        raise _bad(
+            what,
+            f"expected a string, the kernel sent {type(value).__name__}",
+            f"문자열이어야 하는데 커널이 {type(value).__name__}을(를) 보냈습니다",
+        )
     return value[:500]
 
 
@@ -524,7 +612,7 @@ def _shape(value: Any, what: str) -> list[int | None] | None:
     if not isinstance(value, list) or not all(
         v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in value
     ):
-        raise BadReply(f"{what}: malformed shape from the kernel")
+        raise _bad(what, "malformed shape from the kernel", "커널이 보낸 모양(shape)이 잘못된 형식입니다")
     return list(value)
 
 
@@ -533,12 +621,12 @@ def validate_compile(comp: Any, what: str = "the model") -> dict[str, Any] | Non
     if comp is None:
         return None
     if not isinstance(comp, dict):
-        raise BadReply(f"{what}: malformed compile settings")
+        raise _bad(what, "malformed compile settings", "compile 설정이 잘못된 형식입니다")
     opt = comp.get("optimizer")
     opt_out = None
     if opt is not None:
         if not isinstance(opt, dict) or not isinstance(opt.get("config", {}), dict):
-            raise BadReply(f"{what}: malformed optimizer description")
+            raise _bad(what, "malformed optimizer description", "옵티마이저 설명이 잘못된 형식입니다")
         opt_out = {"class": _str(opt.get("class"), what), "config": _plain(opt.get("config", {}), what)}
     metrics = _plain(comp.get("metrics") or [], what)
     return {
@@ -570,18 +658,18 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
                         "metrics": list (names as passed)}}
     """
     if not isinstance(value, dict):
-        raise BadReply(f"{what}: malformed model description from the kernel")
+        raise _bad(what, "malformed model description from the kernel", "커널이 보낸 모델 설명이 잘못된 형식입니다")
     layers_raw = value.get("layers")
     if not isinstance(layers_raw, list):
-        raise BadReply(f"{what}: malformed model description (no layer list)")
+        raise _bad(what, "malformed model description (no layer list)", "모델 설명이 잘못된 형식입니다 (층 목록 없음)")
     layers = []
     for i, layer in enumerate(layers_raw):
-        lw = f"{what}, layer {i}"
+        lw = msg(f"{what}, layer {i}", f"{_ko(what)}, 층 {i}")
         if not isinstance(layer, dict):
-            raise BadReply(f"{lw}: malformed layer description")
+            raise _bad(lw, "malformed layer description", "층 설명이 잘못된 형식입니다")
         config = _plain(layer.get("config", {}), lw)
         if not isinstance(config, dict):
-            raise BadReply(f"{lw}: malformed layer config")
+            raise _bad(lw, "malformed layer config", "층 설정이 잘못된 형식입니다")
         layers.append(
             {
                 "class": _str(layer.get("class"), lw),
@@ -595,10 +683,10 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
     compile_out = validate_compile(value.get("compile"), what)
     uid = value.get("uid")
     if isinstance(uid, bool) or not isinstance(uid, int):
-        raise BadReply(f"{what}: malformed model description (uid)")
+        raise _bad(what, "malformed model description (uid)", "모델 설명이 잘못된 형식입니다 (uid)")
     built = value.get("built")
     if not isinstance(built, bool):
-        raise BadReply(f"{what}: malformed model description (built)")
+        raise _bad(what, "malformed model description (built)", "모델 설명이 잘못된 형식입니다 (built)")
     return {
         "class": _str(value.get("class"), what),
         "qualname": _str(value.get("qualname"), what, optional=True),
@@ -615,7 +703,7 @@ def validate_model(value: Any, what: str = "the model") -> dict[str, Any]:
 
 def validate_history(value: Any, what: str = "the history") -> dict[str, list[float]]:
     """{metric name: [finite float per epoch]} with str keys and equal, non-zero lengths."""
-    w_ko = "학습 기록" if what == "the history" else what
+    w_ko = _ko(what)
     if not isinstance(value, dict):
         kind = type(value).__name__
         raise BadReply(
@@ -635,13 +723,28 @@ def validate_history(value: Any, what: str = "the history") -> dict[str, list[fl
     lengths: dict[str, int] = {}
     for key, series in value.items():
         if not isinstance(key, str):
-            raise BadReply(f"{what}: history keys are metric names like 'loss', found the key {key!r:.50}")
+            raise _bad(
+                what,
+                f"history keys are metric names like 'loss', found the key {key!r:.50}",
+                f"학습 기록의 키는 'loss' 같은 지표 이름이어야 하는데 {key!r:.50} 키가 있습니다",
+            )
         if isinstance(series, np.ndarray):
             if series.ndim != 1 or series.dtype.kind not in "biuf":
-                raise BadReply(f"{what}['{key}'] must be a list of numbers, one per epoch")
+                raise BadReply(
+                    msg(
+                        f"{what}['{key}'] must be a list of numbers, one per epoch",
+                        f"{_ko(what)}['{key}']은(는) 에포크마다 하나씩인 숫자 리스트여야 합니다",
+                    )
+                )
             series = series.tolist()
         if not isinstance(series, (list, tuple)):
-            raise BadReply(f"{what}['{key}'] must be a list of numbers, one per epoch, got {type(series).__name__}")
+            raise BadReply(
+                msg(
+                    f"{what}['{key}'] must be a list of numbers, one per epoch, got {type(series).__name__}",
+                    f"{_ko(what)}['{key}']은(는) 에포크마다 하나씩인 숫자 리스트여야 하는데 "
+                    f"{type(series).__name__}입니다",
+                )
+            )
         floats = []
         for i, v in enumerate(series):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -685,13 +788,15 @@ def validate_history(value: Any, what: str = "the history") -> dict[str, list[fl
 def validate_event(value: Any, what: str = "the trace") -> dict[str, Any]:
     event = _plain(value, what)
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        raise BadReply(f"{what}: malformed event from the kernel")
+        raise _bad(what, "malformed event from the kernel", "커널이 보낸 이벤트가 잘못된 형식입니다")
     return event
 
 
 def validate_trace(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
-        raise BadReply("the trace of your notebook's run was malformed")
+        raise BadReply(
+            msg("the trace of your notebook's run was malformed", "노트북 실행 기록(trace)이 잘못된 형식입니다")
+        )
     return [validate_event(v) for v in value]
 
 
@@ -700,23 +805,27 @@ def validate_export(value: Any, what: str = "the model") -> dict[str, Any]:
     protocol.MAX_CONFIG_CHARS), a list of float arrays, a qualified class name, a
     digest; return a clean copy."""
     if not isinstance(value, dict):
-        raise BadReply(f"{what}: malformed model export from the kernel")
+        raise _bad(what, "malformed model export from the kernel", "커널이 내보낸 모델이 잘못된 형식입니다")
     config = value.get("config")
     if not isinstance(config, str) or not config:
-        raise BadReply(f"{what}: the kernel sent no model configuration")
+        raise _bad(what, "the kernel sent no model configuration", "커널이 모델 설정을 보내지 않았습니다")
     if len(config) > protocol.MAX_CONFIG_CHARS:
-        raise BadReply(f"{what}: the model's configuration is over the size limit")
+        raise _bad(what, "the model's configuration is over the size limit", "모델 설정이 크기 제한을 넘습니다")
     weights = value.get("weights")
-    if not isinstance(weights, list) or not all(
-        isinstance(w, np.ndarray) and w.dtype.kind == "f" for w in weights
-    ):
-        raise BadReply(f"{what}: the kernel's weights are not a list of float arrays")
+    if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) and w.dtype.kind == "f" for w in weights):
+        raise _bad(
+            what,
+            "the kernel's weights are not a list of float arrays",
+            "커널이 보낸 가중치가 실수 배열의 리스트가 아닙니다",
+        )
     digest = value.get("weights_digest")
     if not isinstance(digest, str) or len(digest) > 128:
-        raise BadReply(f"{what}: malformed weights digest from the kernel")
+        raise _bad(
+            what, "malformed weights digest from the kernel", "커널이 보낸 가중치 다이제스트가 잘못된 형식입니다"
+        )
     built = value.get("built")
     if not isinstance(built, bool):
-        raise BadReply(f"{what}: malformed model export (built)")
+        raise _bad(what, "malformed model export (built)", "내보낸 모델이 잘못된 형식입니다 (built)")
     return {
         "config": config,
         "weights": weights,

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .i18n import msg
+
 if TYPE_CHECKING:
     from .grade import GradeOptions
     from .results import SubmissionResult
@@ -60,13 +62,16 @@ def over_limits(pid: int, memory_mb: float, cpu_s: float, cpu_before: float = 0.
     rss, cpu = now
     cpu -= cpu_before
     if rss > memory_mb:
-        return (
+        return msg(
             f"the grader's worker for this submission used over {memory_mb:g} MB of memory "
-            "(worker_memory_mb) and was stopped"
+            "(worker_memory_mb) and was stopped",
+            f"이 제출물을 채점하던 채점기 작업 프로세스가 메모리를 {memory_mb:g} MB 넘게 써서 "
+            "(worker_memory_mb) 중지했습니다",
         )
     if cpu > cpu_s:
-        return (
-            f"the grader's worker for this submission used over {cpu_s:g} s of CPU time (worker_cpu_s) and was stopped"
+        return msg(
+            f"the grader's worker for this submission used over {cpu_s:g} s of CPU time (worker_cpu_s) and was stopped",
+            f"이 제출물을 채점하던 채점기 작업 프로세스가 CPU 시간을 {cpu_s:g}초 넘게 써서 (worker_cpu_s) 중지했습니다",
         )
     return None
 
@@ -131,7 +136,7 @@ def warm_main(spec_path: str) -> int:
     if os.getppid() != spec["parent_pid"]:
         return 3  # the parent died before we could arm PDEATHSIG
     from .errors import CheckFailure, GraderError
-    from .grade import error_result, grade_on, prepare
+    from .grade import could_not_run, error_result, grade_on, prepare
     from .spec import load_assignment
     from .submissions import read_submission
 
@@ -142,7 +147,7 @@ def warm_main(spec_path: str) -> int:
     try:
         prepared = prepare(assignment, opts, warm=True)
     except (GraderError, CheckFailure) as exc:  # reported on the job it is given, as a cold start would
-        failed = f"could not be run: {exc}"
+        failed = could_not_run(exc)
     spec_file.with_suffix(READY).touch()
     line = b""
     while not line:
@@ -160,7 +165,7 @@ def warm_main(spec_path: str) -> int:
     job = json.loads(line)
     sub = read_submission(job["student"], Path(job["source"]), assignment.notebook)
     if prepared is None:
-        result = error_result(assignment, sub, opts, failed or "could not be run")
+        result = error_result(assignment, sub, opts, failed or could_not_run(None))
     else:
         result = grade_on(prepared, assignment, sub, opts, started, deliver=True)
     _write_result(result, spec_file.with_suffix(".result.json"))

@@ -446,3 +446,142 @@ def test_the_progress_lines_are_korean_and_the_batch_lines_are_picked() -> None:
     assert lines[0] == "  kim: 16/16  (35.0초)"
     assert lines[1].startswith("  진행: 1/10 완료 (채점 1, 채점 불가 0; 이미 채점되어 건너뜀 3), 지금까지 35 s")
     assert "채점 중: lee (35 s)" in lines[1]
+
+
+# --- the grader's other messages and commands (issue 11, item 3) ---------------------------
+
+
+def test_the_worker_limit_messages_are_korean() -> None:
+    import os
+
+    from grader.worker import over_limits
+
+    memory = over_limits(os.getpid(), 0.001, 1e9)
+    assert memory is not None and "worker_memory_mb" in memory and memory.startswith("the grader's worker")
+    assert pick(memory, "ko").startswith("이 제출물을 채점하던 채점기 작업 프로세스가 메모리를 0.001 MB 넘게")
+    cpu = over_limits(os.getpid(), 1e9, 0.0001)
+    assert cpu is not None and "CPU 시간을" in pick(cpu, "ko") and "중지했습니다" in pick(cpu, "ko")
+
+
+def test_a_bad_reply_from_the_kernel_says_so_in_korean() -> None:
+    from grader.errors import BadReply
+    from grader.witness import decode, validate_history, validate_model
+
+    with pytest.raises(BadReply) as err:
+        decode({"a": 1, "b": 2, "c": 3})
+    assert str(err.value) == "malformed answer from the kernel"
+    assert pick(i18n.message_of(err.value), "ko") == "커널의 답이 잘못된 형식입니다"
+    with pytest.raises(BadReply) as err:
+        validate_model({"layers": None}, "`model`")
+    assert pick(i18n.message_of(err.value), "ko").startswith("`model`: ")
+    with pytest.raises(BadReply) as err:
+        validate_model("nonsense")
+    assert pick(i18n.message_of(err.value), "ko") == "모델: 커널이 보낸 모델 설명이 잘못된 형식입니다"
+    with pytest.raises(BadReply) as err:
+        validate_history({"loss": "abc"})
+    assert pick(i18n.message_of(err.value), "ko").startswith("학습 기록['loss']은(는) 에포크마다")
+
+
+def test_a_data_note_and_the_trusted_sides_words_are_korean(tmp_path: Path) -> None:
+    from grader.datastore import DataStore
+    from grader.evaluator import DataSplit
+    from grader.spec import DEFAULT_PROFILES
+
+    note = DataStore(tmp_path / "data").describe("mnist", DEFAULT_PROFILES["smoke"])
+    assert "SYNTHETIC" in note and pick(note, "ko").startswith("mnist: 실제 데이터가 아닌 합성 데이터")
+    missing = DataStore(tmp_path / "data", system_sources={}).describe("mnist", DEFAULT_PROFILES["fast"])
+    assert pick(missing, "ko") == "mnist: 데이터 저장소에 없음"
+    assert pick(DataSplit("mnist", "test").describe(), "ko") == "mnist 테스트 세트"
+    assert pick(DataSplit("mnist", "validation").describe(), "ko") == "mnist 학습 세트의 마지막 0.2 (validation_split)"
+
+
+def test_grade_release_speaks_the_assignments_korean_and_lang_en_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = ASSIGNMENTS / "conv2d_simple"
+    assert main(["release", str(folder), str(tmp_path / "ko")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{folder}의 학생용 배포본을 {tmp_path / 'ko'}에 썼습니다 (파일 ")
+    assert "학생: grader 패키지를 pip install로 설치한 뒤" in out
+    assert main(["release", str(folder), str(tmp_path / "en"), "--lang", "en"]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote the student bundle of {folder}")
+    assert main(["release", str(folder), str(tmp_path / "ko")]) == 1  # not empty now
+    assert "대상 폴더가 이미 있고 비어 있지 않습니다" in capsys.readouterr().err
+    assert 'lang = "ko"' in (tmp_path / "ko" / "grader-bundle.toml").read_text(encoding="utf-8")
+
+
+def test_grade_data_and_grade_scores_follow_lang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "home"))
+    store = str(tmp_path / "data")
+    assert main(["data", "--data", store, "status", "--lang", "ko"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("데이터 저장소 ") and "데이터셋" in out and "없음" in out
+    assert main(["data", "--data", store, "status"]) == 0  # no assignment: English
+    assert "data set" in capsys.readouterr().out
+    assert main(["data", "--data", store, "--lang", "ko", "import", "mnist", str(tmp_path / "nothing")]) == 1
+    assert "grade: 오류: " in capsys.readouterr().err
+    folder = str(ASSIGNMENTS / "conv2d_simple")
+    assert main(["scores", "pending", "--assignment", folder]) == 0  # the spec says ko
+    assert "채점 대기 중인 답안 0개" in capsys.readouterr().err
+    assert main(["scores", "pending", "--assignment", folder, "--lang", "en"]) == 0
+    assert "0 answer(s) pending" in capsys.readouterr().err
+    marks = tmp_path / "marks.csv"
+    marks.write_text("student,answer\n", encoding="utf-8")
+    assert main(["scores", "import", str(marks), "--assignment", folder]) == 1
+    assert "첫 행에 열 이름 student, answer, score" in capsys.readouterr().err
+
+
+def test_the_self_check_of_a_korean_bundle_speaks_korean(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from grader.release import release
+    from grader.selfcheck import load_bundle, score_line
+
+    dest = tmp_path / "bundle"
+    release(ASSIGNMENTS / "conv2d_simple", dest)
+    assert load_bundle(dest / "grader-bundle.toml").lang == "ko"
+    assert score_line(7, 10, "ko") == "공개 검사: 7/10점" and score_line(7, 10) == "public checks: 7/10 points"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "GRADER_DATA"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = proc.stdout + proc.stderr  # the bundle's own store is empty: the line says how to get mnist
+    assert "프로필 full, 시드" in out, out
+    assert "ERROR: grader: full 프로필에는 실제 mnist 데이터셋이 필요한데" in out, out
+
+
+def test_the_evaluators_refusals_carry_their_korean() -> None:
+    from grader import evaluator_server as server
+
+    with pytest.raises(server.Refused) as refused:
+        server.check_config({"class_name": "MyDense", "module": "__main__", "registered_name": "MyDense"})
+    assert str(refused.value).startswith("the class MyDense is not one of Keras' own classes")
+    assert refused.value.ko.startswith("클래스 MyDense은(는) Keras 자체 클래스가 아닙니다")
+    with pytest.raises(server.Invalid) as invalid:
+        server.handle({"op": "nope"})
+    assert (str(invalid.value), invalid.value.ko) == ("unknown op 'nope'", "알 수 없는 요청 'nope'")
+
+
+def test_an_evaluation_refused_keeps_the_servers_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.errors import EvaluationRefused
+    from grader.evaluator import DataSplit, Evaluator, ModelArtefact
+    from grader.spec import Limits
+
+    ev = Evaluator(data_dir=None, limits=Limits(), sandboxed=False)
+    ev._work = tmp_path  # no process: the reply is the server's, as it writes one
+    monkeypatch.setattr(ev, "start", lambda: None)
+    reply = {"ok": False, "kind": "refused", "message": "the class X is not one of Keras' own"}
+    reply["message_ko"] = "클래스 X"
+    monkeypatch.setattr(ev, "_ask", lambda request, timeout: reply)
+    with pytest.raises(EvaluationRefused) as err:
+        ev.evaluate(ModelArtefact(config="{}", label="`model`"), DataSplit("mnist", "test"))
+    assert err.value.refused and str(err.value) == "`model`: the class X is not one of Keras' own"
+    assert pick(i18n.message_of(err.value), "ko") == "`model`: 클래스 X"

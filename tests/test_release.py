@@ -76,12 +76,13 @@ def _files(folder: Path) -> set[str]:
 def _run_pytest(
     bundle: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m pytest` in the bundle, as a student runs it."""
+    """`python -m pytest` in the bundle, as a student runs it, in English (the bundles of
+    this course say Korean; tests/test_i18n.py shows that)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     full_env.setdefault("GRADER_DATA", str(STORE))
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--grader-lang", "en", *args],
         cwd=bundle,
         env=full_env,
         capture_output=True,

@@ -16,7 +16,7 @@ import posixpath
 
 import pytest
 
-from grader.i18n import message_of, msg
+from grader.i18n import message_of, msg, pick
 from grader.trusted import close
 
 
@@ -41,7 +41,8 @@ def _evaluate(nb, history, path_name, split):
         assert data.validation is not None, msg(
             f"the grader cannot tell which data `{history}`'s run validated on ({data.validated_on}), so it cannot "
             "check the checkpoint against it; validate on the data set load_data() returned.",
-            f"채점기가 `{history}`의 학습이 어떤 데이터로 검증했는지 알 수 없어서({data.validated_on}) 체크포인트를 "
+            f"채점기가 `{history}`의 학습이 어떤 데이터로 검증했는지 알 수 없어서"
+            f"({pick(data.validated_on, 'ko')}) 체크포인트를 "
             "확인할 수 없습니다. load_data()가 돌려준 데이터셋으로 검증하세요.",
         )
         on = data.validation
@@ -101,7 +102,8 @@ def _holds_best(nb, run, history, path_name, other_path_name):
             f"({data.validated_on}), which is no epoch's val_loss of `{history}` (the best is {val[best]:.5g}, epoch "
             f"{best + 1}): the file does not hold this run's best model."
             + (same_file or " Was it written by another run, or is it another file than the one the callback saved?"),
-            f"실행 {run}: {path!r}의 모델은 이 학습이 검증한 데이터({data.validated_on})에서 손실이 {loss:.5g}인데, "
+            f"실행 {run}: {path!r}의 모델은 이 학습이 검증한 데이터({pick(data.validated_on, 'ko')})에서 "
+            f"손실이 {loss:.5g}인데, "
             f"이는 `{history}`의 어느 에포크의 val_loss와도 맞지 않습니다 (가장 좋은 것은 {best + 1}번째 에포크의 "
             f"{val[best]:.5g}): 파일에 이 학습의 가장 좋은 모델이 없습니다."
             + (same_file_ko or " 다른 학습이 쓴 파일이거나, 콜백이 저장한 파일과 다른 파일이 아닌가요?"),
