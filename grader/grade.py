@@ -345,7 +345,7 @@ def _data_notes(store: Any, assignment: Assignment, profile: Profile) -> list[st
     for name in assignment.datasets:
         try:
             described = store.describe(name, profile)
-            notes.append(msg(f"data set {described}", f"데이터셋 {described}"))
+            notes.append(msg(f"data set {described}", f"데이터셋 {pick(described, 'ko')}"))
         except Exception:  # the store is the grader's; a report line must not fail a grade
             notes.append(
                 msg(

@@ -585,3 +585,18 @@ def test_an_evaluation_refused_keeps_the_servers_korean(tmp_path: Path, monkeypa
         ev.evaluate(ModelArtefact(config="{}", label="`model`"), DataSplit("mnist", "test"))
     assert err.value.refused and str(err.value) == "`model`: the class X is not one of Keras' own"
     assert pick(i18n.message_of(err.value), "ko") == "`model`: 클래스 X"
+
+
+def test_a_reports_data_note_is_korean_all_through() -> None:
+    """The profile's data line on a Korean report: the store's description in Korean too."""
+    from types import SimpleNamespace
+
+    from grader.grade import _data_notes
+
+    class Store:
+        def describe(self, name: str, profile: object) -> str:
+            return msg(f"{name}: SYNTHETIC look-alike", f"{name}: 합성 데이터")
+
+    [note] = _data_notes(Store(), SimpleNamespace(datasets=("mnist",)), SimpleNamespace(name="smoke"))  # type: ignore[arg-type]
+    assert pick(note, "ko") == "데이터셋 mnist: 합성 데이터"
+    assert pick(note, "en") == "data set mnist: SYNTHETIC look-alike"
