@@ -144,7 +144,10 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
             book.record(result, run_id, replace=opts.regrade)
             # pictures stay in the gradebook: a page reads its own (report.write_reports)
             graded.append(replace(result, pictures=()) if result.pictures else result)
-        latest = book.latest(assignment.name, opts.profile, pictures=False)
+        # what this run graded is the latest of those students: held once, not read back
+        fresh = {r.student: r for r in graded}
+        rest = book.latest(assignment.name, opts.profile, pictures=False, skip=fresh.keys())
+        latest = sorted([*fresh.values(), *rest], key=lambda r: r.student)
     current = {s.student for s in submissions}
     results = [r for r in latest if r.student in current]
     return RunSummary(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from .results import SubmissionResult
@@ -93,10 +94,13 @@ class Gradebook:
                 ),
             )
 
-    def latest(self, assignment: str, profile: str | None = None, pictures: bool = True) -> list[SubmissionResult]:
+    def latest(
+        self, assignment: str, profile: str | None = None, pictures: bool = True, skip: Collection[str] = ()
+    ) -> list[SubmissionResult]:
         """The most recent result of each student for an assignment (optionally one profile).
         `pictures=False` leaves the pictures out: a class's pictures are tens of megabytes,
-        and only a student's own page needs them (`latest_of` reads them one at a time)."""
+        and only a student's own page needs them (`latest_of` reads them one at a time).
+        `skip`: students whose latest result the caller holds already (not read twice)."""
         q = "SELECT student, rowid, graded_at FROM results WHERE assignment=?"
         args: list[object] = [assignment]
         if profile:
@@ -106,7 +110,7 @@ class Gradebook:
         for student, rowid, at in self.db.execute(q, args):
             if student not in best or at > best[student][0]:
                 best[student] = (at, rowid)
-        return [self._read(best[s][1], pictures) for s in sorted(best)]
+        return [self._read(best[s][1], pictures) for s in sorted(best) if s not in skip]
 
     def latest_of(self, assignment: str, student: str, profile: str | None = None) -> SubmissionResult | None:
         """One student's most recent result, pictures and all (None when never graded)."""

@@ -74,3 +74,4 @@ def test_a_class_is_read_without_its_pictures_and_a_page_reads_its_own(tmp_path:
         full = book.latest_of("a", "alice")
         assert full is not None and full.pictures == (picture,)
         assert book.latest_of("a", "carol") is None
+        assert [r.student for r in book.latest("a", skip={"alice"})] == ["bob"]
