@@ -127,7 +127,17 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
         mp.setenv("GRADER_HOME", str(tmp / "home"))
         mp.setenv("GRADER_DATA", str(REPO / ".grader" / "data"))
         code = grade_main(
-            [str(REPO / "assignments" / "cnn_filters"), str(subs), "--reports", str(tmp / "reports"), "--workers", "2"]
+            # English pages: the assertions below read English text (test_i18n reads the Korean)
+            [
+                str(REPO / "assignments" / "cnn_filters"),
+                str(subs),
+                "--reports",
+                str(tmp / "reports"),
+                "--workers",
+                "2",
+                "--lang",
+                "en",
+            ]
         )
         assert code == 0
         with Gradebook(tmp / "home" / "gradebook.sqlite") as book:
