@@ -47,22 +47,31 @@ def rewrite(outcomes: dict[str, Any], order: Iterable[str], facts: RunFacts) -> 
     first: dict[str, str] = {}
     for check in order:
         outcome = outcomes.get(check)
-        name = getattr(outcome, "missing", None)
-        if outcome is None or not name or outcome.status != "failed":
-            continue
-        if name in first:
-            outcome.message = see_check(name, first[name])
-        else:
-            first[name] = check
-            outcome.message = explain(name, facts)
-    # A cell stopped by a NameError for another missing name: lead on to that name's check.
+        if outcome is not None:
+            lead(check, outcome, facts, first)
+    # A cell stopped by a NameError for another missing name: lead on to that name's check
+    # (on a line of its own: the first line is what the student's own pytest shows too).
     for name, check in first.items():
         outcome = outcomes[check]
         found = _NAME_ERROR.search(str(outcome.message))
         root = found.group(1) if found else None
         if root and root != name and root in first:
             extra = see_check(root, first[root])
-            outcome.message = msg(f"{outcome.message} ({extra})", f"{pick(outcome.message, 'ko')} ({extra.ko})")
+            outcome.message = msg(f"{outcome.message}\n{extra}", f"{pick(outcome.message, 'ko')}\n{extra.ko}")
+
+
+def lead(check: str, outcome: Any, facts: RunFacts, first: dict[str, str]) -> None:
+    """One check's outcome, in report order: explained if it is the first to miss its
+    name (recorded in `first`), referred to that check if not. The student's own pytest
+    calls this as each check finishes (grader.pytest_plugin), the grader via `rewrite`."""
+    name = getattr(outcome, "missing", None)
+    if not name or outcome.status != "failed":
+        return
+    if name in first:
+        outcome.message = see_check(name, first[name])
+    else:
+        first[name] = check
+        outcome.message = explain(name, facts)
 
 
 def see_check(name: str, check: str) -> Msg:
@@ -134,15 +143,15 @@ def _never_assigned(name: str, bound: set[str], facts: RunFacts) -> tuple[str, s
     if near:
         en.append(f"It does define `{near[0]}`: a different spelling?")
         ko.append(f"대신 `{near[0]}`이(가) 정의되어 있습니다. 철자가 다른 것은 아닌가요?")
-    starter_line = _starter_cell(name, facts.starter)
-    if starter_line:
-        en.append(f"The starter notebook sets it in the cell that begins `{starter_line}`.")
-        ko.append(f"스타터 노트북에서는 `{starter_line}`(으)로 시작하는 셀에서 설정합니다.")
     unread = source.unread_cells(facts.notebook)
     if unread:
         en.append(f"(The grader could not read cell {unread[0].cell}: {unread[0].reason}.)")
         ko.append(f"(채점기가 {unread[0].cell}번 셀을 읽지 못했습니다: {unread[0].reason}.)")
-    return " ".join(en), " ".join(ko)
+    starter_line = _starter_cell(name, facts.starter)
+    if starter_line:  # a line of its own: a student's bundle has no starter to point at
+        en.append(f"\nThe starter notebook sets it in the cell that begins `{starter_line}`.")
+        ko.append(f"\n스타터 노트북에서는 `{starter_line}`(으)로 시작하는 셀에서 설정합니다.")
+    return " ".join(en).replace(" \n", "\n"), " ".join(ko).replace(" \n", "\n")
 
 
 def _starter_cell(name: str, starter: nbformat.NotebookNode | None) -> str:

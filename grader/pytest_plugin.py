@@ -80,6 +80,7 @@ class CheckContext:
     # How the notebook ran (grader.leads.RunFacts), so that a check failing on a
     # missing name can point at the cell that should have defined it; grader only.
     run_facts: Any = None
+    leads_first: dict[str, str] = field(default_factory=dict)  # the student's pytest: name -> first check
     # what the checks asked to show (grader.pictures.Sketchbook); drawn after the checks
     sketches: list[Any] = field(default_factory=list)
 
@@ -303,6 +304,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         and item.config.option.tbstyle == "auto"
     ):
         # The student sees the message the grader's report would show, not a traceback
-        # through the grader's internals (--tb=long shows it all).
-        report.longrepr = _message(call.excinfo.value)
+        # through the grader's internals (--tb=long shows it all); a missing name leads to
+        # the cell that should have set it, once, as on the report (grader.leads).
+        outcome = ctx.outcomes.get(name)
+        if outcome is not None and outcome.missing and ctx.run_facts is not None:
+            from .leads import lead
+
+            lead(name, outcome, ctx.run_facts, ctx.leads_first)
+            report.longrepr = outcome.message
+        else:
+            report.longrepr = _message(call.excinfo.value)
     return report

@@ -472,6 +472,12 @@ class SelfCheck:
             why = f"{type(exc).__name__}: {exc}"
             self._stop(msg(f"{path.name} could not be run: {why}", f"{path.name}을(를) 실행할 수 없었습니다: {why}"))
         self.ctx.notebook = Notebook(session, nb)
+        # Where a missing name should have come from, as the grader's report says it.
+        from .grade import _cell_issue
+        from .leads import RunFacts
+
+        cells = self.execution.cells
+        self.ctx.run_facts = RunFacts(nb, [_cell_issue(nb, c) for c in cells if c.status != "ok"])
         for i, line in enumerate(self._notebook_lines()):
             self._write(line, red=i > 0)  # the first line says it ran; the others are trouble
 

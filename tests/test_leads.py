@@ -86,7 +86,7 @@ def test_a_cell_stopped_by_another_missing_name_leads_on_to_that_names_check() -
     stopped = CellIssue(3, "error", "NameError", "name 'extract_features' is not defined", 2, "scores = extract")
     outcomes = {"a": _failed("a", "extract_features"), "b": _failed("b", "scores")}
     rewrite(outcomes, ["a", "b"], RunFacts(notebook, [stopped]))
-    assert outcomes["b"].message.endswith("(`extract_features` is not defined: see check a.)")
+    assert outcomes["b"].message.endswith("\n`extract_features` is not defined: see check a.")
     assert "검사 a" in pick(outcomes["b"].message, "ko")
 
 
