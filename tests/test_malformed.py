@@ -542,7 +542,7 @@ def test_malformed_batch_reaches_gradebook_csv_and_reports(grade, tmp_path: Path
     expect = _malformed_batch(folder)
     (folder / "valid.ipynb").write_bytes(CNN_SOLUTION.read_bytes())
 
-    results = grade("cnn_filters", folder, "--workers", "2")
+    results = grade("cnn_filters", folder, "--workers", "2", "--lang", "en")  # English pages: read below
 
     assert set(results) == set(expect) | {"valid"}
     valid = results["valid"]
