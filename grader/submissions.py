@@ -299,7 +299,8 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     try:
         raw = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        # json's "Unterminated string starting at" already ends in "at": not "at at line 83"
+        msg = exc.msg.removesuffix(" at") if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise _Reject(
             i18n.msg(

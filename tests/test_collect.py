@@ -126,3 +126,9 @@ def test_a_result_stored_before_cells_were_named_still_reads() -> None:
     assert r.cell_issues[0].label == "cell 7" and r.profile_notes == ()
     again = SubmissionResult.from_dict(r.to_dict())
     assert again == r
+
+
+def test_a_truncated_notebook_says_where_in_plain_words(tmp_path: Path) -> None:
+    (tmp_path / "park.ipynb").write_text('{"cells": [{"source": "unfinished')
+    [sub] = collect(tmp_path, "x.ipynb")
+    assert sub.error is not None and "Unterminated string starting at line 1" in sub.error
