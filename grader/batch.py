@@ -285,17 +285,21 @@ def _start_worker(
     settings = {**_settings(gopts, assignment, job.with_suffix(".result.json"))}
     settings.update(student=sub.student, source=str(sub.source.resolve()))
     job.write_text(json.dumps(settings), encoding="utf-8")
-    log = open(job.with_suffix(".log"), "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, *WORKER_ARGS, str(job)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,
-    )
-    log.close()
-    return proc, job
+    return popen_worker(job, env), job
+
+
+def popen_worker(job: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m grader.worker JOB.json` in a session of its own, its output in JOB.log
+    (read by `_read_result` when it fails); here and on a Ray node (grader.cluster)."""
+    with open(job.with_suffix(".log"), "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, *WORKER_ARGS, str(job)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def _warm_pool(

@@ -46,7 +46,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -361,7 +360,7 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
     """Grade one submission on this machine as the local batch does: the same worker
     command and job file, the same limits, deadline and kill, the same reading of what
     the worker left (see grader.batch)."""
-    from .batch import WORKER_ARGS, _kill_group, _read_result
+    from .batch import _kill_group, _read_result, popen_worker
     from .grade import GradeOptions, error_result
     from .i18n import msg
     from .spec import load_assignment
@@ -420,15 +419,7 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
         # of time. The worker starts with no signal blocked, as it does from `grade`.
         mask = signal.pthread_sigmask(signal.SIG_SETMASK, set())
         try:
-            with open(job.with_suffix(".log"), "wb") as log:
-                proc = subprocess.Popen(
-                    [sys.executable, *WORKER_ARGS, str(job)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    start_new_session=True,
-                )
+            proc = popen_worker(job, env)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         t0 = time.monotonic()
