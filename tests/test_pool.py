@@ -220,11 +220,10 @@ def _kernel_pids(worker_pid: int) -> list[int]:
     return [p for p in proctree.descendants(worker_pid) if p != worker_pid]
 
 
-@pytest.mark.slow
-def test_a_warm_kernel_killed_while_it_waits_is_replaced(tmp_path: Path) -> None:
-    assignment = load_assignment(REPO / "assignments" / "cnn_filters")
-    settings = {
-        "assignment": str(assignment.root),
+def _cnn_filters_settings() -> dict[str, object]:
+    """A warm worker's settings for cnn_filters, sandboxed, as `grade` writes them."""
+    return {
+        "assignment": str(load_assignment(REPO / "assignments" / "cnn_filters").root),
         "profile": "fast",
         "sandboxed": True,
         "seed": 1,
@@ -232,6 +231,11 @@ def test_a_warm_kernel_killed_while_it_waits_is_replaced(tmp_path: Path) -> None
         "kernel_python": None,
         "parent_pid": os.getpid(),
     }
+
+
+@pytest.mark.slow
+def test_a_warm_kernel_killed_while_it_waits_is_replaced(tmp_path: Path) -> None:
+    settings = _cnn_filters_settings()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     n = iter(range(100))
     pool = WarmPool(1, lambda: WarmWorker.spawn(tmp_path / f"w{next(n)}.json", settings, env))
@@ -379,16 +383,7 @@ def test_a_warm_worker_killed_while_its_kernel_starts_leaves_nothing_running(tmp
     middle of starting a kernel. None of those kernels may outlive them."""
     import random
 
-    assignment = load_assignment(REPO / "assignments" / "cnn_filters")
-    settings = {
-        "assignment": str(assignment.root),
-        "profile": "fast",
-        "sandboxed": True,
-        "seed": 1,
-        "data_root": str(REPO / ".grader" / "data"),
-        "kernel_python": None,
-        "parent_pid": os.getpid(),
-    }
+    settings = _cnn_filters_settings()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(0)
     for i in range(6):
