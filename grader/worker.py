@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import select
 import signal
@@ -121,6 +122,18 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def warm_pictures() -> None:
+    """Pay for matplotlib's import and fonts before the job (grader.pictures.warm_up).
+    A failure here is left for the job's own drawing to report (pictures.draw lists it
+    on the report, or raises under GRADER_STRICT_PICTURES=1)."""
+    from .pictures import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # the job draws again and says what failed
+        logging.getLogger(__name__).exception("warming up the pictures failed")
+
+
 READY = ".ready"  # suffix of the file a warm worker creates once its kernel waits (grader.pool)
 KERNEL_DIED = 4  # a warm worker's exit code when its kernel died while it waited
 
@@ -148,6 +161,8 @@ def warm_main(spec_path: str) -> int:
         prepared = prepare(assignment, opts, warm=True)
     except (GraderError, CheckFailure) as exc:  # reported on the job it is given, as a cold start would
         failed = could_not_run(exc)
+    if prepared is not None:
+        warm_pictures()
     spec_file.with_suffix(READY).touch()
     line = b""
     while not line:
