@@ -97,7 +97,7 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         finally:
             shutil.rmtree(probe, ignore_errors=True)
 
-    collection = collect_folder(Path(folder), assignment.notebook)
+    collection = collect_folder(Path(folder), assignment.notebook, slim=True)
     submissions = collection.submissions
     if opts.only:
         submissions = [s for s in submissions if s.student in opts.only]
@@ -156,8 +156,8 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         results=results,
         seconds=time.monotonic() - started,
         ignored=collection.ignored,
-        similar=similarity.compare_notebooks(
-            {s.student: s.notebook for s in submissions if s.notebook is not None}, assignment.starter
+        similar=similarity.compare_code(
+            {s.student: s.code for s in submissions if s.code is not None}, assignment.starter
         ),
     )
 

@@ -294,6 +294,16 @@ def compare_notebooks(
     """Compare every pair of notebooks ({student: notebook JSON}); the starter (a path to
     the .ipynb, or its JSON) is left out. A starter that cannot be read is reported as
     not ignored rather than stopping anything."""
+    return compare_code({s: code_cells(nb) for s, nb in notebooks.items()}, starter, opts)
+
+
+def compare_code(
+    codes: Mapping[str, Sequence[str]],
+    starter: Path | Mapping[str, Any] | None = None,
+    opts: Options | None = None,
+) -> SimilarityReport:
+    """compare_notebooks for notebooks already reduced to their code cells
+    ({student: sources}, submissions.Submission.code)."""
     starter_cells: list[str] | None = None
     if isinstance(starter, Path):
         try:
@@ -302,7 +312,7 @@ def compare_notebooks(
             starter_cells = None
     elif starter is not None:
         starter_cells = code_cells(starter)
-    return compare({s: code_cells(nb) for s, nb in notebooks.items()}, starter_cells, opts)
+    return compare(codes, starter_cells, opts)
 
 
 def compare(

@@ -12,7 +12,7 @@ import stat
 import unicodedata
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import nbformat
@@ -36,6 +36,9 @@ class Submission:
     files: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
     digest: str = ""
+    # the code cells' sources alone, where the notebook itself was let go (collect_folder's
+    # `slim`): what the batch's similarity report reads, without a class's outputs in memory
+    code: tuple[str, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,11 +79,16 @@ def collect(folder: Path, notebook_name: str) -> list[Submission]:
     return collect_folder(folder, notebook_name).submissions
 
 
-def collect_folder(folder: Path, notebook_name: str) -> Collection:
+def collect_folder(folder: Path, notebook_name: str, slim: bool = False) -> Collection:
     """Sort a submissions folder: `<id>.ipynb`, `<id>.zip` and folders `<id>/` are
     submissions; a lone `<id>.py` is a submission rejected with its reason; anything
     else (hidden files, README.md, a CSV, a .py beside the same student's notebook) is
-    listed as ignored, never made a student."""
+    listed as ignored, never made a student.
+
+    `slim`: each submission keeps its digest and code cells (`code`) but not its parsed
+    notebook or files, let go as soon as each is read: the batch's process reads a
+    class and hands each notebook to a worker by path, and 500 parsed notebooks with
+    their outputs were most of what its memory grew by."""
     folder = Path(folder)
     by_student: dict[str, list[Path]] = {}
     scripts: dict[str, Path] = {}
@@ -120,8 +128,17 @@ def collect_folder(folder: Path, notebook_name: str) -> Collection:
             reason = i18n.msg(f"{name}: {PY_REASON}", f"{name}: {PY_REASON.ko}")
             out.append(Submission(student, entries[0], error=_one_line(reason)))
             continue
-        out.append(read_submission(student, entries[0], notebook_name))
+        sub = read_submission(student, entries[0], notebook_name)
+        out.append(_slim(sub) if slim else sub)
     return Collection(out, sorted(ignored))
+
+
+def _slim(sub: Submission) -> Submission:
+    from .similarity import code_cells
+
+    if sub.notebook is None:
+        return sub
+    return replace(sub, notebook=None, files={}, code=tuple(code_cells(sub.notebook)))
 
 
 def _kind(entry: Path) -> str:
