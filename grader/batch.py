@@ -21,9 +21,9 @@ from pathlib import Path
 
 from . import gpus, proctree, progress, sandbox, scratch, similarity
 from .errors import UsageError
-from .grade import GradeOptions, error_result
 from .gradebook import Gradebook
 from .i18n import msg, pick
+from .job import GradeOptions, error_result
 from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size
 from .preflight import check_kernel_python, kernel_python
 from .results import SubmissionResult

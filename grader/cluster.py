@@ -63,7 +63,7 @@ from .submissions import Submission
 if TYPE_CHECKING:
     from .batch import RunOptions
     from .datastore import DataStore
-    from .grade import GradeOptions
+    from .job import GradeOptions
     from .spec import Assignment, Profile
 
 MAX_RETRIES = 2  # a task whose process died is run at most this many more times
@@ -361,8 +361,8 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
     command and job file, the same limits, deadline and kill, the same reading of what
     the worker left (see grader.batch)."""
     from .batch import _kill_group, _read_result, popen_worker
-    from .grade import GradeOptions, error_result
     from .i18n import msg
+    from .job import GradeOptions, error_result
     from .spec import load_assignment
     from .worker import over_limits
 
@@ -507,7 +507,7 @@ def receive(payload: Any, sub: Submission, assignment: Assignment) -> Submission
 
 def lost_result(assignment: Assignment, sub: Submission, gopts: GradeOptions, exc: BaseException) -> SubmissionResult:
     """The error result of a submission whose task died every time Ray ran it."""
-    from .grade import error_result
+    from .job import error_result
 
     why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
     return error_result(
@@ -569,7 +569,7 @@ def schedule(
         return
     from .batch import _line
     from .datastore import DataStore
-    from .grade import error_result
+    from .job import error_result
 
     ray = require_ray()
     address = opts.ray or "auto"

@@ -21,7 +21,8 @@ from .checks import run_checks
 from .errors import CheckError, CheckFailure, GraderError
 from .evaluator import Evaluator
 from .execute import KernelSession
-from .i18n import join, message_of, msg, pick
+from .i18n import msg, pick
+from .job import GradeOptions, could_not_run, error_result
 from .leads import RunFacts
 from .pictures import draw as draw_pictures
 from .pytest_plugin import CheckContext
@@ -31,17 +32,6 @@ from .spec import Assignment, Profile
 from .submissions import Submission
 from .trusted import Trusted, weights_problem
 from .witness import Notebook, answers
-
-
-@dataclass(frozen=True)
-class GradeOptions:
-    profile: str
-    sandboxed: bool
-    seed: int
-    data_root: Path
-    include_hidden: bool = True
-    kernel_python: str | None = None  # the kernels' interpreter (--kernel-python); None: the grader's own
-    gpu: gpus.Slot | None = None  # the kernel's GPU slot (--gpus; grader/gpus.py); None: no slot
 
 
 class _Data:
@@ -56,24 +46,6 @@ class _Data:
         if name not in self._cache:
             self._cache[name] = self._store.arrays(name, self._profile)
         return self._cache[name]
-
-
-def error_result(assignment: Assignment, sub: Submission, opts: GradeOptions, reason: str) -> SubmissionResult:
-    return SubmissionResult(
-        student=sub.student,
-        assignment=assignment.name,
-        assignment_version=assignment.version,
-        spec_digest=assignment.digest,
-        submission_digest=sub.digest or "unreadable",
-        profile=opts.profile,
-        sandboxed=opts.sandboxed,
-        score=0.0,
-        max_score=assignment.max_points,
-        error=reason,
-        synthetic_data=assignment.profiles[opts.profile].synthetic,
-        seed=opts.seed,
-        source_name=sub.source.name,
-    )
 
 
 @dataclass
@@ -165,12 +137,6 @@ def allowed_files(assignment: Assignment, sub: Submission) -> dict[str, bytes]:
     return {
         name: data for name, data in sub.files.items() if any(Path(name).match(p) for p in assignment.allowed_files)
     }
-
-
-def could_not_run(exc: BaseException | None) -> str:
-    """The one-line error of a submission whose kernel or evaluator could not start."""
-    head = msg("could not be run", "실행할 수 없었습니다")
-    return head if exc is None else join([head, ": ", message_of(exc)], sep="")
 
 
 def grade_submission(assignment: Assignment, sub: Submission, opts: GradeOptions) -> SubmissionResult:

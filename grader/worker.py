@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .i18n import msg
 
 if TYPE_CHECKING:
-    from .grade import GradeOptions
+    from .job import GradeOptions
     from .results import SubmissionResult
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -87,7 +87,7 @@ def _die_with_parent() -> None:
 
 def _options(job: dict[str, Any]) -> GradeOptions:
     from .gpus import Slot
-    from .grade import GradeOptions
+    from .job import GradeOptions
 
     return GradeOptions(
         profile=job["profile"],
@@ -149,7 +149,8 @@ def warm_main(spec_path: str) -> int:
     if os.getppid() != spec["parent_pid"]:
         return 3  # the parent died before we could arm PDEATHSIG
     from .errors import CheckFailure, GraderError
-    from .grade import could_not_run, error_result, grade_on, prepare
+    from .grade import grade_on, prepare
+    from .job import could_not_run, error_result
     from .spec import load_assignment
     from .submissions import read_submission
 

@@ -37,8 +37,8 @@ from grader import batch, cluster, progress
 from grader.cli import main as grade_main
 from grader.datastore import DataStore
 from grader.errors import UsageError
-from grader.grade import GradeOptions
 from grader.gradebook import Gradebook
+from grader.job import GradeOptions
 from grader.results import Answer, CellIssue, CheckResult, SubmissionResult
 from grader.spec import DEFAULT_PROFILES, Profile, load_assignment
 from grader.submissions import read_submission

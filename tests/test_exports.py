@@ -188,7 +188,7 @@ def test_a_result_document_follows_the_published_schema() -> None:
 
 
 def test_an_ungradable_submission_from_the_graders_own_error_path_follows_the_schema(tmp_path: Path) -> None:
-    from grader.grade import GradeOptions, error_result
+    from grader.job import GradeOptions, error_result
     from grader.spec import load_assignment
     from grader.submissions import read_submission
 

@@ -213,7 +213,7 @@ def test_slots_under_churn_never_hold_more_than_k(smi: Path) -> None:
 
 def test_a_slot_travels_through_the_job_file_to_the_worker(smi: Path) -> None:
     from grader import batch, worker
-    from grader.grade import GradeOptions
+    from grader.job import GradeOptions
     from grader.spec import load_assignment
 
     slot = gpus.Slots(gpus.plan(MIG_A, per_gpu=2)).acquire()

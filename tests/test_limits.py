@@ -323,7 +323,7 @@ def _batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, students: list[str],
     import dataclasses
 
     from grader import batch
-    from grader.grade import GradeOptions
+    from grader.job import GradeOptions
     from grader.spec import load_assignment
     from grader.submissions import Submission
 
@@ -399,7 +399,8 @@ def test_a_slow_witness_cannot_stretch_a_check_or_the_submission(tmp_path: Path)
     import shutil
 
     from grader import sandbox
-    from grader.grade import GradeOptions, grade_submission
+    from grader.grade import grade_submission
+    from grader.job import GradeOptions
     from grader.spec import load_assignment
     from grader.submissions import read_submission
 

@@ -324,7 +324,7 @@ def test_the_batch_hands_each_warm_worker_one_job_within_the_worker_limits(
     import dataclasses
 
     from grader import batch, pool
-    from grader.grade import GradeOptions
+    from grader.job import GradeOptions
     from grader.results import SubmissionResult
     from grader.submissions import Submission
 
