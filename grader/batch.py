@@ -58,7 +58,14 @@ class RunSummary:
     results: list[SubmissionResult]  # latest result of every student, for the reports
     seconds: float
     ignored: list[str] = field(default_factory=list)  # files in the folder that are not submissions
-    similar: similarity.SimilarityReport | None = None  # pairs of alike submissions, for the summary
+    # every readable submission's code cells, and the starter's path: what the summary's
+    # similarity report compares (`similarity()`, made only when the reports are written)
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    starter: Path | None = None
+
+    def similarity(self) -> similarity.SimilarityReport:
+        """Pairs of alike submissions, for the summary."""
+        return similarity.compare_code(self.codes, self.starter)
 
 
 WORKER_ARGS = ["-m", "grader.worker"]  # after sys.executable; the job file comes last
@@ -156,9 +163,8 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         results=results,
         seconds=time.monotonic() - started,
         ignored=collection.ignored,
-        similar=similarity.compare_code(
-            {s.student: s.code for s in submissions if s.code is not None}, assignment.starter
-        ),
+        codes={s.student: s.code for s in submissions if s.code is not None},
+        starter=assignment.starter,
     )
 
 

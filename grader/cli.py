@@ -135,8 +135,9 @@ def _data_root(arg: Path | None) -> Path:
 
 def cmd_grade(argv: list[str]) -> int:
     args = _grade_parser().parse_args(argv)
-    from . import sandbox
+    from . import freshness, sandbox
     from .batch import RunOptions, run
+    from .exports import report_file_names
     from .preflight import kernel_python
     from .report import export_csv, write_reports
     from .spec import load_assignment
@@ -192,24 +193,33 @@ def cmd_grade(argv: list[str]) -> int:
 
     with Gradebook(opts.gradebook) as book:
         manual = book.manual(assignment.name)
-        write_reports(
-            out_dir,
-            summary.results,
-            ctx,
-            manual,
-            summary.similar,
-            full=lambda student: book.latest_of(assignment.name, student, profile),
-        )
-    export_csv(summary.results, out_dir / "scores.csv", ctx)
+        # a regrade of an unchanged batch leaves reports that are current as they are (grader/freshness.py)
+        key = freshness.report_key(summary.results, ctx, manual, summary.codes, summary.starter)
+        pages = [out_dir / n for n in report_file_names(r.student for r in summary.results).values()]
+        unchanged = freshness.current(out_dir, key, [*pages, out_dir / "index.html", out_dir / "scores.csv"])
+        if not unchanged:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            freshness.forget(out_dir)
+            write_reports(
+                out_dir,
+                summary.results,
+                ctx,
+                manual,
+                summary.similarity(),
+                full=lambda student: book.latest_of(assignment.name, student, profile),
+            )
+            export_csv(summary.results, out_dir / "scores.csv", ctx)
+            freshness.remember(out_dir, key)
     n_err = sum(1 for r in summary.graded if r.error)
     ignored = _ignored_clause(summary.ignored)
     index, csv = out_dir / "index.html", out_dir / "scores.csv"
+    same, same_ko = (" (unchanged, not rewritten)", " (바뀐 것이 없어 그대로 둠)") if unchanged else ("", "")
     _out(
         msg(
             f"graded {len(summary.graded)} ({n_err} could not be graded), skipped {len(summary.skipped)}"
-            f"{ignored} in {summary.seconds:.1f} s; reports: {index}; scores: {csv}",
+            f"{ignored} in {summary.seconds:.1f} s; reports{same}: {index}; scores: {csv}",
             f"채점 {len(summary.graded)}개 (채점 불가 {n_err}개), 건너뜀 {len(summary.skipped)}개"
-            f"{pick(ignored, 'ko')}, {summary.seconds:.1f}초; 보고서: {index}; 점수: {csv}",
+            f"{pick(ignored, 'ko')}, {summary.seconds:.1f}초; 보고서{same_ko}: {index}; 점수: {csv}",
         )
     )
     return 0
