@@ -23,15 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self, TextIO, runtime_checkable
-
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Protocol, Self, TextIO, runtime_checkable
 
 from .i18n import DEFAULT_LANG, msg, pick
+
+if TYPE_CHECKING:  # rich is imported where a terminal shows the bar: off one, nothing of it loads
+    from rich.console import Console, RenderableType
 
 Clock = Callable[[], float]
 
@@ -244,6 +241,9 @@ class RichPresenter(_Presenter):
         auto_refresh: bool = True,
         lang: str = DEFAULT_LANG,
     ):
+        from rich.console import Console
+        from rich.live import Live
+
         super().__init__(clock, lang)
         self.console = console if console is not None else Console()
         self._live = Live(
@@ -275,6 +275,11 @@ class RichPresenter(_Presenter):
             self._live.refresh()
 
     def renderable(self) -> RenderableType:
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
         with self._lock:
             t = self.tally
             ko = self.lang == "ko"
@@ -305,6 +310,8 @@ def presenter_for(stream: TextIO | None = None, lang: str = DEFAULT_LANG) -> Pla
     stream = stream if stream is not None else sys.stdout
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
+        from rich.console import Console
+
         console = Console(file=stream)
         if console.is_terminal and not console.is_dumb_terminal:
             return RichPresenter(console, lang=lang)
