@@ -22,6 +22,7 @@ no kernel: it reads the notebooks' JSON and nothing else.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import keyword
@@ -325,12 +326,13 @@ def compare(
     ignore: set[int] = set()
     if starter is not None:
         ignore = set(_kgram_hashes(_document(starter, opts).tokens, opts.k))
-    # Only the fingerprints of a class are kept; a token stream is rebuilt for the few
-    # submissions shown side by side (a class of 500 held as token streams was 35 MB).
-    prints: dict[str, dict[int, list[int]]] = {}
+    # Only each submission's set of fingerprints is kept; a token stream and the
+    # fingerprints' positions are rebuilt for the few submissions shown side by side (a
+    # class of 500 held as token streams was 35 MB, as positions 5 MB more).
+    prints: dict[str, set[int]] = {}
     for s, cells in codes.items():
         picked = _winnow(_kgram_hashes(_document(cells, opts).tokens, opts.k), opts.window)
-        prints[s] = {h: pos for h, pos in picked.items() if h not in ignore}
+        prints[s] = {h for h in picked if h not in ignore}
 
     docs: dict[str, _Doc] = {}
 
@@ -340,47 +342,68 @@ def compare(
             docs[student].mark_starter(ignore, opts.k)
         return docs[student]
 
-    holders: dict[int, list[str]] = {}
-    for s in sorted(prints):
-        for h in prints[s]:
-            holders.setdefault(h, []).append(s)
-    n = len(prints)
+    def positions_of(student: str) -> dict[int, list[int]]:
+        kept = prints[student]
+        picked = _winnow(_kgram_hashes(doc_of(student).tokens, opts.k), opts.window)
+        return {h: pos for h, pos in picked.items() if h in kept}
+
+    students = sorted(prints)
+    holders: dict[int, list[int]] = {}  # fingerprint -> the students holding it, by index, ascending
+    for i, st in enumerate(students):
+        for h in prints[st]:
+            holders.setdefault(h, []).append(i)
+    n = len(students)
     if n >= opts.common_min_class:
         common = {h for h, who in holders.items() if len(who) > opts.common_share * n}
         for h in common:
             del holders[h]
-        for s in prints:
-            prints[s] = {h: pos for h, pos in prints[s].items() if h not in common}
-    # pairs counted under one int key each (a pair of names as a tuple key costs three
-    # objects; a class of many near-copies has tens of thousands of pairs)
-    students = sorted(prints)
-    index = {name: i for i, name in enumerate(students)}
-    shared: dict[int, int] = {}
-    for who in holders.values():
-        ids = [index[w] for w in who]
-        for i, first in enumerate(ids):
-            for second in ids[i + 1 :]:
-                key = first * n + second
-                shared[key] = shared.get(key, 0) + 1
+        for st in students:
+            prints[st] -= common
+    # Pairs are counted one student at a time (a Counter per student, against those after
+    # it), and only the best `max_pairs` are kept as they are found: a class of 500
+    # near-copies has over 100,000 pairs sharing something, and holding them all at once
+    # was most of what `grade`'s memory grew by with the class.
     found: list[SimilarPair] = []
-    for key, common_n in shared.items():
-        a, b = students[key // n], students[key % n]
-        if common_n < opts.min_shared:
-            continue
-        na, nb = len(prints[a]), len(prints[b])
-        score = common_n / min(na, nb)
-        if score + 1e-12 < opts.threshold:
-            continue
-        found.append(SimilarPair(a, b, score, common_n / (na + nb - common_n), common_n))
-    found.sort(key=lambda p: (-p.score, -p.shared, p.a, p.b))
+    total = 0
+
+    def order(p: SimilarPair) -> tuple[float, int, str, str]:
+        return (-p.score, -p.shared, p.a, p.b)
+
+    for ai, a in enumerate(students):
+        counts: dict[int, int] = {}
+        for h in prints[a]:
+            ids = holders[h]
+            for bi in ids[bisect.bisect_right(ids, ai) :]:
+                counts[bi] = counts.get(bi, 0) + 1
+        na = len(prints[a])
+        for bi, common_n in counts.items():
+            if common_n < opts.min_shared:
+                continue
+            b = students[bi]
+            nb = len(prints[b])
+            score = common_n / min(na, nb)
+            if score + 1e-12 < opts.threshold:
+                continue
+            total += 1
+            found.append(SimilarPair(a, b, score, common_n / (na + nb - common_n), common_n))
+        if len(found) > 4 * opts.max_pairs + 100:
+            found = sorted(found, key=order)[: opts.max_pairs]
+    found.sort(key=order)
     shown = tuple(
-        SimilarPair(p.a, p.b, p.score, p.jaccard, p.shared, _passages(doc_of(p.a), doc_of(p.b), prints, p, opts))
+        SimilarPair(
+            p.a,
+            p.b,
+            p.score,
+            p.jaccard,
+            p.shared,
+            _passages(doc_of(p.a), doc_of(p.b), positions_of(p.a), positions_of(p.b), opts),
+        )
         for p in found[: opts.max_pairs]
     )
     return SimilarityReport(
         compared=n,
         pairs=shown,
-        total=len(found),
+        total=total,
         threshold=opts.threshold,
         starter_ignored=starter is not None,
         options=opts,
@@ -388,12 +411,11 @@ def compare(
 
 
 def _passages(
-    da: _Doc, db: _Doc, prints: Mapping[str, Mapping[int, list[int]]], pair: SimilarPair, opts: Options
+    da: _Doc, db: _Doc, pa: Mapping[int, list[int]], pb: Mapping[int, list[int]], opts: Options
 ) -> tuple[Passage, ...]:
     """The longest shared token runs, grown from each common fingerprint to as far as the
     normalised tokens agree and neither side is the starter's code, none overlapping
     another on either side."""
-    pa, pb = prints[pair.a], prints[pair.b]
     ta, tb, ma, mb = da.tokens, db.tokens, da.starter, db.starter
     runs: list[tuple[int, int, int]] = []  # (start in a, start in b, length)
     work = 0  # a notebook that repeats one block thousands of times must not take minutes

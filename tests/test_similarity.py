@@ -214,6 +214,16 @@ def test_what_is_shown_is_capped() -> None:
         assert len(lines) <= 3 and lines[-1].startswith("… (")
 
 
+def test_a_capped_report_shows_the_best_pairs_of_the_whole_class() -> None:
+    # 6 whole copies and 14 partial ones: 190 pairs, far more than are kept while counting
+    codes = {f"full{i:02d}": ORIGINAL for i in range(6)} | {f"part{i:02d}": ORIGINAL[:2] for i in range(14)}
+    every = compare(codes, starter=STARTER, opts=Options(max_pairs=1000, max_passages=1, common_min_class=100))
+    capped = compare(codes, starter=STARTER, opts=Options(max_pairs=3, max_passages=1, common_min_class=100))
+    assert every.total == capped.total == 190
+    assert [(p.a, p.b) for p in capped.pairs] == [(p.a, p.b) for p in every.pairs[:3]]
+    assert all(p.a.startswith("full") and p.b.startswith("full") for p in capped.pairs)  # they share the most
+
+
 def test_code_most_of_a_large_class_shares_is_boilerplate() -> None:
     class_ = {f"s{i:02d}": ORIGINAL for i in range(12)} | {"odd": UNRELATED}
     assert compare(class_, starter=STARTER).total == 0  # everyone's copy is no one's evidence
