@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -363,6 +364,7 @@ class KernelSession:
         if left_behind:
             self.events.append(f"{left_behind} process(es) left behind by the notebook were killed")
         if self._ctx is not None:
+            self._reap_kernel()
             try:
                 self._ctx.__exit__(None, None, None)
             except Exception:
@@ -602,6 +604,24 @@ class KernelSession:
         pid = self._kernel_pid()
         if pid is not None:
             proctree.kill_tree(pid, None)
+
+    def _reap_kernel(self) -> None:
+        """SIGKILL the kernel's tree and wait (at most 2 s) for its process, so that
+        jupyter_client's shutdown finds it gone: it polls a live kernel every 0.1 s, a
+        tenth of a second of every submission. The kernel is disposable: nothing of it is
+        read after the checks."""
+        from . import proctree
+
+        provisioner = getattr(getattr(self._client, "km", None), "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        pid, pgid = getattr(process, "pid", None), getattr(provisioner, "pgid", None)
+        if not isinstance(pid, int) or not isinstance(process, subprocess.Popen) or process.poll() is not None:
+            return
+        proctree.kill_tree(pid, pgid if isinstance(pgid, int) else None)
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass  # jupyter_client's own shutdown waits on it and says so
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(getattr(self._client, "km", None), "provisioner", None)
