@@ -7,6 +7,7 @@ results (gradebook) -> reports.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -122,35 +124,19 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
                 unreadable.append(sub)
             else:
                 todo.append(sub)
-        if todo:
-            # One line, before anything is graded, when the kernels' Python cannot run these notebooks.
-            check_kernel_python(kernel_python(opts.kernel_python), assignment.requires)
-        events = progress.events_of(say)  # counts, students in flight, ETA (grader/progress.py)
-        events.begin(len(todo) + len(unreadable), skipped=len(skipped), workers=opts.workers, label=assignment.name)
-        for sub in unreadable:
-            result = error_result(assignment, sub, gopts, sub.error or "unreadable")
-            book.record(result, run_id, replace=opts.regrade)
-            graded.append(result)
-            why = sub.error or ""
-            say(msg(f"  {sub.student}: not graded: {why}", f"  {sub.student}: 채점하지 않음: {pick(why, 'ko')}"))
-            events.finished(sub.student, ok=False)
-        if skipped:
-            say(
-                msg(
-                    f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)",
-                    f"  이미 채점된 제출물 {len(skipped)}개 (다시 채점하려면 --regrade)",
-                )
-            )
-        if opts.ray is not None:  # one Ray task per submission; the gradebook stays here (grader.cluster)
-            from . import cluster
-
-            arriving = cluster.schedule(assignment, todo, gopts, opts, say)
-        else:
-            arriving = _schedule(assignment, todo, gopts, opts, say)
-        for result in arriving:
-            book.record(result, run_id, replace=opts.regrade)
-            # pictures stay in the gradebook: a page reads its own (report.write_reports)
-            graded.append(replace(result, pictures=()) if result.pictures else result)
+        # One line, before anything is graded, when the kernels' Python cannot run these
+        # notebooks. It imports what the notebooks import (TensorFlow: seconds), so it runs
+        # beside the warm pool's start and is waited for before the first job is handed out.
+        checking = _Preflight(opts.kernel_python, assignment.requires) if todo else None
+        # the worker processes' folder and the warm pool, started now: the first warm
+        # kernels come up while the preflight runs
+        stage = _Stage.open(assignment, gopts, opts, len(todo)) if todo and opts.ray is None else None
+        with contextlib.ExitStack() as closing:
+            if stage is not None:
+                closing.callback(stage.close)
+            if checking is not None:
+                checking.wait()
+            graded += _grade_all(assignment, todo, unreadable, skipped, gopts, opts, say, book, run_id, stage)
         # what this run graded is the latest of those students: held once, not read back
         fresh = {r.student: r for r in graded}
         rest = book.latest(assignment.name, opts.profile, pictures=False, skip=fresh.keys())
@@ -168,25 +154,126 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
     )
 
 
+def _grade_all(
+    assignment: Assignment,
+    todo: list[Submission],
+    unreadable: list[Submission],
+    skipped: list[str],
+    gopts: GradeOptions,
+    opts: RunOptions,
+    say: Callable[[str], None],
+    book: Gradebook,
+    run_id: str,
+    stage: _Stage | None,
+) -> list[SubmissionResult]:
+    """Record the unreadable submissions, grade the rest; the results of this run, each
+    recorded as it arrives (without its pictures: a page reads its own from the book)."""
+    graded: list[SubmissionResult] = []
+    events = progress.events_of(say)  # counts, students in flight, ETA (grader/progress.py)
+    events.begin(len(todo) + len(unreadable), skipped=len(skipped), workers=opts.workers, label=assignment.name)
+    for sub in unreadable:
+        result = error_result(assignment, sub, gopts, sub.error or "unreadable")
+        book.record(result, run_id, replace=opts.regrade)
+        graded.append(result)
+        why = sub.error or ""
+        say(msg(f"  {sub.student}: not graded: {why}", f"  {sub.student}: 채점하지 않음: {pick(why, 'ko')}"))
+        events.finished(sub.student, ok=False)
+    if skipped:
+        say(
+            msg(
+                f"  {len(skipped)} submission(s) already graded (use --regrade to grade again)",
+                f"  이미 채점된 제출물 {len(skipped)}개 (다시 채점하려면 --regrade)",
+            )
+        )
+    if opts.ray is not None:  # one Ray task per submission; the gradebook stays here (grader.cluster)
+        from . import cluster
+
+        arriving = cluster.schedule(assignment, todo, gopts, opts, say)
+    else:
+        arriving = _schedule(assignment, todo, gopts, opts, say, stage)
+    for result in arriving:
+        book.record(result, run_id, replace=opts.regrade)
+        # pictures stay in the gradebook: a page reads its own (report.write_reports)
+        graded.append(replace(result, pictures=()) if result.pictures else result)
+    return graded
+
+
+class _Preflight:
+    """check_kernel_python in a thread of its own (it waits on a subprocess): `wait`
+    returns once it has passed, or raises its KernelEnvironmentError."""
+
+    def __init__(self, python: str | None, requires: tuple[str, ...]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(kernel_python(python), requires), daemon=True)
+        self._thread.start()
+
+    def _run(self, python: str, requires: tuple[str, ...]) -> None:
+        try:
+            check_kernel_python(python, requires)
+        except BaseException as exc:  # re-raised in the batch's own thread by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+@dataclass
+class _Stage:
+    """What a local batch's workers run in: a scratch folder for their job files, their
+    environment, and the warm pool (grader.pool), whose first members start when the
+    stage opens."""
+
+    work: Path
+    env: dict[str, str]
+    warm: WarmPool[WarmWorker] | None
+
+    @classmethod
+    def open(cls, assignment: Assignment, gopts: GradeOptions, opts: RunOptions, jobs: int) -> _Stage:
+        sandbox.sweep_stale_cgroups()
+        scratch.sweep()
+        work = scratch.make("run")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep)
+        try:
+            warm = _warm_pool(assignment, gopts, opts, work, env)
+            if warm is not None:
+                warm.maintain(jobs_left=jobs)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return cls(work, env, warm)
+
+    def close(self) -> None:
+        """Kill every warm worker still waiting and remove the folder."""
+        if self.warm is not None:
+            self.warm.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 def _schedule(
-    assignment: Assignment, todo: list[Submission], gopts: GradeOptions, opts: RunOptions, say: Callable[[str], None]
+    assignment: Assignment,
+    todo: list[Submission],
+    gopts: GradeOptions,
+    opts: RunOptions,
+    say: Callable[[str], None],
+    stage: _Stage | None = None,
 ) -> Iterator[SubmissionResult]:
     """Run up to `workers` worker processes; yield each result as it arrives. With the
-    pool (grader.pool), each job goes to a warm worker started ahead of need."""
+    pool (grader.pool), each job goes to a warm worker started ahead of need. `stage`:
+    opened by the caller (and closed by it), else here."""
     if not todo:
         return
-    sandbox.sweep_stale_cgroups()
-    scratch.sweep()
-    work = scratch.make("run")
+    own = stage is None
+    stage = stage if stage is not None else _Stage.open(assignment, gopts, opts, len(todo))
+    work, env, warm = stage.work, stage.env, stage.warm
     running: dict[subprocess.Popen[bytes], _Running] = {}
     queue = list(todo)
     deadline_s = _job_deadline(assignment)
     lim = assignment.limits
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
-    ).rstrip(os.pathsep)
-    warm = _warm_pool(assignment, gopts, opts, work, env)
     # GPU slots: one acquired per worker started, released when it ends (grader/gpus.py)
     slots = gpus.Slots(opts.gpu_plan) if opts.gpu_plan is not None else None
     held: dict[subprocess.Popen[bytes], gpus.Slot] = {}
@@ -248,9 +335,8 @@ def _schedule(
     finally:
         for proc in running:
             _kill_group(proc)
-        if warm is not None:
-            warm.close()
-        shutil.rmtree(work, ignore_errors=True)
+        if own:
+            stage.close()
 
 
 @dataclass
