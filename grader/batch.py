@@ -411,7 +411,7 @@ def _warm_pool(
     def spawn() -> WarmWorker:
         return WarmWorker.spawn(work / f"warm-{secrets.token_hex(6)}.json", settings, env)
 
-    return WarmPool(size, spawn)
+    return WarmPool(size, spawn, first=max(1, opts.workers))
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

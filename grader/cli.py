@@ -67,7 +67,7 @@ def _grade_parser() -> argparse.ArgumentParser:
         "--pool",
         type=int,
         metavar="N",
-        help="warm kernels started ahead of need, waiting beside the running workers (default: one per worker, "
+        help="warm kernels started ahead of need, waiting beside the running workers (default: two per worker, "
         "as many as fit in the memory available); each grades one submission",
     )
     pool.add_argument("--no-pool", action="store_true", help="start each submission's kernel when its turn comes")

@@ -130,6 +130,26 @@ def test_no_more_members_start_than_jobs_are_left_for() -> None:
     assert len(made) == 1
 
 
+def test_only_the_first_members_start_until_one_is_ready_or_a_job_is_handed_out() -> None:
+    made: list[FakeMember] = []
+    pool = WarmPool(4, lambda: made.append(FakeMember(len(made))) or made[-1], first=1)
+    pool.maintain(jobs_left=10)
+    pool.maintain(jobs_left=10)
+    assert len(made) == 1  # the first job is not made to wait for four kernels sharing the cores
+    made[0].is_ready = True
+    pool.maintain(jobs_left=10)
+    assert len(made) == 4
+
+
+def test_a_job_handed_to_a_member_still_starting_lets_the_pool_fill() -> None:
+    made: list[FakeMember] = []
+    pool = WarmPool(3, lambda: made.append(FakeMember(len(made))) or made[-1], first=1)
+    pool.maintain(jobs_left=10)
+    assert pool.take() is made[0]  # not ready yet: the job waits on it
+    pool.maintain(jobs_left=9)
+    assert len(made) == 4 and len(pool) == 3
+
+
 def test_members_dying_before_they_are_ready_turn_the_pool_off() -> None:
     pool, made, _ = _pool(1)
     for _ in range(EARLY_DEATHS):
@@ -142,8 +162,9 @@ def test_members_dying_before_they_are_ready_turn_the_pool_off() -> None:
 
 
 def test_pool_size_follows_workers_and_the_memory_available() -> None:
-    assert pool_size(None, 2, per_kernel_mb=600, available_mb=None) == 2
-    assert pool_size(None, 2, per_kernel_mb=600, available_mb=10_000) == 2
+    assert pool_size(None, 2, per_kernel_mb=600, available_mb=None) == 4  # two per worker
+    assert pool_size(None, 2, per_kernel_mb=600, available_mb=10_000) == 4
+    assert pool_size(None, 2, per_kernel_mb=600, available_mb=3000) == 3  # what fits beside the 2 running
     assert pool_size(5, 2, per_kernel_mb=600, available_mb=10_000) == 5
     # 3000 MB: 5 kernels, 2 of them running: 3 may wait
     assert pool_size(8, 2, per_kernel_mb=600, available_mb=3000) == 3
