@@ -13,8 +13,8 @@ notebooks in the same run:
   process as it exits: not its workers or kernels) grading 10 and 500 copies of the
   cnn_filters examples under new names, 2 workers, pool on; the largest single process
   below it (RUSAGE_CHILDREN) beside it.
-Rows other backends add (`extra_rows`: Ray, `--ray`) come after these; the GPU row
-says "not built yet" until it exists.
+Rows other backends add (`extra_rows`: Ray, `--ray`) come after these; the GPU rows
+are bench/gpu_check.py's, run on a machine with a device.
 
     .venv/bin/python bench/throughput.py            # 30 submissions each, memory at 10 and 500 (~25 min, 2 cores)
     .venv/bin/python bench/throughput.py --quick    # the examples as they are (6-7), memory at 10 and 60 (~5 min)
@@ -298,7 +298,7 @@ def main() -> int:
     for label, by_name in extra:
         print(f"| {label} | " + " | ".join(by_name.get(nm, "") for nm in names) + " |")
     for label in ("GPU (a device lent)",):
-        print(f"| {label} | " + " | ".join("not built yet" for _ in names) + " |")
+        print(f"| {label} | " + " | ".join("not measured here: bench/gpu_check.py on a device" for _ in names) + " |")
     note_big = " (`--quick`; 500 without it)" if args.quick else ""
     print(
         f"| `grade` process peak RSS, {n_small} cnn_filters submissions, 2 workers, pool on | "
