@@ -112,7 +112,7 @@ def _grade_parser() -> argparse.ArgumentParser:
 
 def _gpu_plan(args: argparse.Namespace) -> GpuPlan | None:
     """The GPU slots `--gpus/--per-gpu/--gpu-memory-mb` ask for (grader/gpus.py); one line when wrong."""
-    from .gpus import plan
+    from .gpus import cluster_plan, plan
 
     if args.gpus is None:
         if args.per_gpu != 1 or args.gpu_memory_mb is not None:
@@ -120,8 +120,8 @@ def _gpu_plan(args: argparse.Namespace) -> GpuPlan | None:
                 msg("--per-gpu and --gpu-memory-mb go with --gpus", "--per-gpu와 --gpu-memory-mb는 --gpus와 씁니다")
             )
         return None
-    if args.ray is not None:
-        raise UsageError(msg("--gpus does not work with --ray yet", "--gpus는 아직 --ray와 함께 쓸 수 없습니다"))
+    if args.ray is not None:  # the cluster's GPUs: each node plans the one Ray gives a task
+        return cluster_plan(args.gpus, args.per_gpu, args.gpu_memory_mb)
     return plan(args.gpus, args.per_gpu, args.gpu_memory_mb)
 
 
@@ -144,11 +144,11 @@ def cmd_grade(argv: list[str]) -> int:
 
     if args.pool is not None and args.pool < 0:
         raise UsageError(msg(f"--pool {args.pool}: give 0 or more", f"--pool {args.pool}: 0 이상의 수를 주세요"))
+    gpu_plan = _gpu_plan(args)
     if args.ray is not None:
         from .cluster import require_ray
 
         require_ray()  # one line saying how to install it, before anything runs
-    gpu_plan = _gpu_plan(args)
     assignment = load_assignment(args.assignment)
     lang = _set_lang(args.lang or assignment.lang)
     profile = args.profile or assignment.default_profile
@@ -163,7 +163,7 @@ def cmd_grade(argv: list[str]) -> int:
     opts = RunOptions(
         profile=profile,
         sandboxed=sandboxed,
-        workers=args.workers or (gpu_plan.slots if gpu_plan else max(1, min(4, os.cpu_count() or 1))),
+        workers=args.workers or (gpu_plan.slots if gpu_plan and gpu_plan.slots else min(4, os.cpu_count() or 1)),
         regrade=args.regrade,
         gradebook=args.gradebook or _home() / "gradebook.sqlite",
         data_root=_data_root(args.data),
@@ -175,7 +175,7 @@ def cmd_grade(argv: list[str]) -> int:
         pool=0 if args.no_pool else args.pool,
         gpu_plan=gpu_plan,
     )
-    if gpu_plan is not None:
+    if gpu_plan is not None and gpu_plan.devices:
         _out(gpu_plan.describe())
     _out(
         msg(

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from . import progress, sandbox, scratch
+from . import gpus, progress, sandbox, scratch
 from .errors import GraderError, UsageError
 from .i18n import msg
 from .results import SubmissionResult
@@ -296,10 +296,17 @@ class Task:
     data: str | None  # digest of the data bundle; None: the assignment uses no data set
     grader: str  # grader_digest() of the driver
     deadline_s: float
+    # with `--gpus all --per-gpu K [--gpu-memory-mb M]`: (K, M); the node makes the slot on
+    # the GPU Ray gave the task (gpus.node_slot). None: no GPU
+    gpu: tuple[int, int | None] | None = None
 
 
 def make_task(
-    sub: Submission, assignment: Assignment, gopts: GradeOptions, bundles: tuple[Bundle, Bundle | None]
+    sub: Submission,
+    assignment: Assignment,
+    gopts: GradeOptions,
+    bundles: tuple[Bundle, Bundle | None],
+    gpu_plan: gpus.GpuPlan | None = None,
 ) -> Task:
     from .batch import _job_deadline
 
@@ -322,6 +329,7 @@ def make_task(
         data=bundles[1].digest if bundles[1] is not None else None,
         grader=grader_digest(),
         deadline_s=_job_deadline(assignment),
+        gpu=(gpu_plan.per_gpu, gpu_plan.memory_mb) if gpu_plan is not None else None,
     )
 
 
@@ -408,6 +416,7 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
                     "kernel_python": task.kernel_python,
                     "result": str(job.with_suffix(".result.json")),
                     "parent_pid": os.getpid(),
+                    "gpu": _node_gpu(task),
                 }
             ),
             encoding="utf-8",
@@ -443,6 +452,18 @@ def grade_here(task: Task, assignment_dir: Path, data_root: Path) -> SubmissionR
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _node_gpu(task: Task) -> dict[str, Any] | None:
+    """The job file's GPU slot for a task Ray gave a GPU share: made on this node from
+    the device Ray set in CUDA_VISIBLE_DEVICES, with the run's --per-gpu and
+    --gpu-memory-mb (grader/gpus.py); the worker and the kernel then hold it as they
+    do under `grade --gpus` on one machine. A node that cannot (no such device, no
+    nvidia-smi) stops the batch with its reason: the cluster's fault, not the student's."""
+    if task.gpu is None:
+        return None
+    per_gpu, memory_mb = task.gpu
+    return gpus.node_slot(os.environ.get("CUDA_VISIBLE_DEVICES", ""), per_gpu, memory_mb).to_json()
+
+
 def worker_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The worker's environment on a node: the node's, less what Ray sets in its worker
     processes (RAY_*, OMP_NUM_THREADS=1 for a one-CPU task, its debugger and process
@@ -469,8 +490,8 @@ def worker_env(environ: Mapping[str, str]) -> dict[str, str]:
 class Placement:
     """What one task asks of a node: a CPU, and, when the run has GPU slots (`--gpus`
     with `--per-gpu K`, `RunOptions.gpu_plan`), 1/K of a GPU, which Ray hands the task
-    as CUDA_VISIBLE_DEVICES. (The CLI refuses --gpus with --ray for now: the slot's
-    memory limits and the device nodes in the sandbox are not set up on nodes yet.)"""
+    as CUDA_VISIBLE_DEVICES; the node makes the kernel's slot on that device
+    (`_node_gpu`)."""
 
     num_cpus: float = 1.0
     num_gpus: float = 0.0
@@ -610,7 +631,7 @@ def schedule(
                     sub = queue.pop(0)
                     events.started(sub.student)
                     try:
-                        task = make_task(sub, assignment, gopts, (abundle, dbundle))
+                        task = make_task(sub, assignment, gopts, (abundle, dbundle), opts.gpu_plan)
                     except OSError as exc:  # gone or unreadable since it was collected: this one only
                         result = error_result(
                             assignment, sub, gopts, f"{sub.source.name}: cannot be read ({exc.strerror or exc})"

@@ -210,6 +210,7 @@ class GpuPlan:
     memory_limit_mb: dict[str, int]  # device name -> TensorFlow's limit per kernel
     share_mb: dict[str, int]  # device name -> a kernel's whole share
     mps_pipe: str | None = None
+    memory_mb: int | None = None  # what --gpu-memory-mb said (a Ray node plans its own device from it)
 
     @property
     def slots(self) -> int:
@@ -275,15 +276,7 @@ def choose(spec: str, devices: list[Device]) -> list[Device]:
 
 def plan(spec: str, per_gpu: int = 1, memory_mb: int | None = None, smi: str = SMI) -> GpuPlan:
     """Check `--gpus/--per-gpu/--gpu-memory-mb` against the devices here; one line when wrong."""
-    if per_gpu < 1:
-        raise UsageError(msg("--per-gpu must be 1 or more", "--per-gpu는 1 이상이어야 합니다"))
-    if memory_mb is not None and memory_mb < MIN_LIMIT_MB:
-        raise UsageError(
-            msg(
-                f"--gpu-memory-mb must be at least {MIN_LIMIT_MB}",
-                f"--gpu-memory-mb는 {MIN_LIMIT_MB} 이상이어야 합니다",
-            )
-        )
+    check_shares(per_gpu, memory_mb)
     devices = choose(spec, list_devices(smi))
     limits: dict[str, int] = {}
     shares: dict[str, int] = {}
@@ -311,7 +304,49 @@ def plan(spec: str, per_gpu: int = 1, memory_mb: int | None = None, smi: str = S
                 f"{d.name}({d.memory_mb} MB)에 커널 {per_gpu}개면 각각 {limit} MB뿐입니다; --per-gpu를 줄이십시오",
             )
         limits[d.name], shares[d.name] = limit, share
-    return GpuPlan(tuple(devices), per_gpu, limits, shares, mps_pipe=mps_pipe())
+    return GpuPlan(tuple(devices), per_gpu, limits, shares, mps_pipe=mps_pipe(), memory_mb=memory_mb)
+
+
+def check_shares(per_gpu: int, memory_mb: int | None) -> None:
+    """`--per-gpu` and `--gpu-memory-mb` alone, where the devices are not here to check
+    them against (a Ray cluster's, see `cluster_plan`); one line when wrong."""
+    if per_gpu < 1:
+        raise UsageError(msg("--per-gpu must be 1 or more", "--per-gpu는 1 이상이어야 합니다"))
+    if memory_mb is not None and memory_mb < MIN_LIMIT_MB:
+        raise UsageError(
+            msg(
+                f"--gpu-memory-mb must be at least {MIN_LIMIT_MB}",
+                f"--gpu-memory-mb는 {MIN_LIMIT_MB} 이상이어야 합니다",
+            )
+        )
+
+
+def cluster_plan(spec: str, per_gpu: int = 1, memory_mb: int | None = None) -> GpuPlan:
+    """`--gpus all --per-gpu K` with `--ray`: the devices are the cluster's, not this
+    machine's. Ray gives each task 1/K of a GPU as CUDA_VISIBLE_DEVICES and the task's
+    node makes the slot on that device (`node_slot`), with the same limits as here."""
+    if spec.strip() != "all":
+        raise _bad(
+            "with --ray, give --gpus all: Ray places each task on a GPU of a node (1/K of one with --per-gpu K)",
+            "--ray와 함께면 --gpus all 로 주십시오: Ray가 각 작업을 노드의 GPU에 배치합니다 (--per-gpu K면 1/K씩)",
+        )
+    check_shares(per_gpu, memory_mb)
+    return GpuPlan((), per_gpu, {}, {}, memory_mb=memory_mb)
+
+
+def node_slot(visible: str, per_gpu: int, memory_mb: int | None, smi: str = SMI) -> Slot:
+    """On a Ray node: the slot of a task Ray gave 1/K of a GPU, `visible` being the
+    CUDA_VISIBLE_DEVICES Ray set for it (one device index or UUID). The share and the
+    limits are planned on this node as `--gpus <that device> --per-gpu K` would be;
+    which of the K seats Ray gave is not said, so every task is seat 0."""
+    ids = [v.strip() for v in visible.split(",") if v.strip()]
+    if len(ids) != 1:
+        raise RuntimeError(
+            f"a task given a GPU share has CUDA_VISIBLE_DEVICES={visible!r} on this node; one device was expected"
+        )
+    slot = Slots(plan(ids[0], per_gpu, memory_mb, smi)).acquire()
+    assert slot is not None  # a plan of one device has K >= 1 seats
+    return slot
 
 
 def mps_pipe() -> str | None:

@@ -820,3 +820,44 @@ def test_a_task_whose_process_dies_is_run_again_and_the_batch_completes(tmp_path
     assert results["ray_retry_kim"].error is None, results["ray_retry_kim"].error
     assert results["ray_retry_kim"].score == 18
     assert results["ray_retry_lee"].error is None and results["ray_retry_lee"].score == 7
+
+
+GPU_WORKER = """
+import json, sys
+from pathlib import Path
+from grader.results import SubmissionResult
+from grader.spec import load_assignment
+job = json.loads(Path(sys.argv[1]).read_text())
+spec = load_assignment(job["assignment"])
+r = SubmissionResult(job["student"], spec.name, spec.version, spec.digest, "abc", job["profile"], True, 0.0,
+                     spec.max_points, extra={"gpu": job["gpu"]})
+Path(job["result"]).write_text(json.dumps(r.to_dict()))
+"""
+
+
+def test_a_task_given_a_gpu_share_grades_on_that_device_with_the_runs_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--gpus all --per-gpu 4` on Ray: the task asks 1/4 GPU, and its node pins the
+    kernel to the device Ray named in CUDA_VISIBLE_DEVICES, with a quarter of its memory."""
+    from test_gpus import UUID1, fake_smi
+
+    from grader import gpus
+
+    plan = gpus.cluster_plan("all", per_gpu=4)
+    assert cluster.Placement.of(_run_opts(tmp_path, gpu_plan=plan)) == cluster.Placement(1.0, 0.25)
+    spec = load_assignment(CONV)
+    sub = read_submission("kim", EXAMPLES / "kim_minji.ipynb", "conv2d_simple.ipynb")
+    task = cluster.make_task(sub, spec, _gopts(tmp_path), (cluster.pack_assignment(spec), None), plan)
+    assert task.gpu == (4, None)
+    smi = fake_smi(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{smi}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(gpus, "mps_pipe", lambda: None)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # what Ray sets for the task
+    monkeypatch.setattr(batch, "WORKER_ARGS", ["-c", GPU_WORKER])
+    got = cluster.grade_here(task, CONV, tmp_path / "no-data")
+    assert got.error is None, got.error
+    slot = gpus.Slot.from_json(got.extra["gpu"])
+    assert (slot.uuid, slot.share_mb) == (UUID1, 81559 // 4)
+    no_share = cluster.make_task(sub, spec, _gopts(tmp_path), (cluster.pack_assignment(spec), None))
+    assert cluster.grade_here(no_share, CONV, tmp_path / "no-data").extra["gpu"] is None

@@ -514,3 +514,30 @@ def test_a_sandboxed_kernel_on_a_slot_sees_its_uuid_and_boots_with_its_cap() -> 
         trace = Notebook(session, nb).trace("gpu")
     assert nb.cells[0].outputs[0]["text"].split() == [UUID1, str(sandbox.NOBODY)]
     assert [(e["action"], e["memory_mb"]) for e in trace] == [("no GPU visible", 9000)]
+
+
+# ------------------------------------------------------------------ on a Ray cluster
+def test_with_ray_the_gpus_are_the_clusters_and_only_all_is_accepted(tmp_path: Path) -> None:
+    ask = gpus.cluster_plan("all", per_gpu=4, memory_mb=6000)  # no nvidia-smi needed on the driver
+    assert (ask.devices, ask.per_gpu, ask.memory_mb) == ((), 4, 6000)
+    with pytest.raises(UsageError, match=r"^--gpus: with --ray, give --gpus all: Ray places each task"):
+        gpus.cluster_plan("0,1", per_gpu=4)
+    with pytest.raises(UsageError, match="--per-gpu must be 1 or more"):
+        gpus.cluster_plan("all", per_gpu=0)
+
+
+def test_naming_devices_with_ray_is_one_usage_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([str(tmp_path / "assignment"), str(tmp_path), "--ray", "127.0.0.1:1", "--gpus", "0", "--per-gpu", "4"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "with --ray, give --gpus all" in err
+
+
+def test_a_ray_node_makes_the_slot_on_the_gpu_ray_gave_the_task(smi: Path) -> None:
+    slot = gpus.node_slot("1", per_gpu=4, memory_mb=None)  # CUDA_VISIBLE_DEVICES=1, set by Ray
+    assert (slot.device, slot.uuid) == ("1", UUID1)
+    assert slot.memory_limit_mb == 81559 // 4 - gpus.MARGIN_MB and slot.share_mb == 81559 // 4
+    by_uuid = gpus.node_slot(UUID0, per_gpu=2, memory_mb=8000)
+    assert (by_uuid.uuid, by_uuid.memory_limit_mb) == (UUID0, 8000)
+    for visible in ("", "0,1"):
+        with pytest.raises(RuntimeError, match="one device was expected"):
+            gpus.node_slot(visible, per_gpu=4, memory_mb=None)
