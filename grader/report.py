@@ -21,8 +21,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from .catalogue import translator
 from .exports import export_csv, report_file_names
 from .exports import write_atomic as _write_atomic
@@ -30,6 +28,8 @@ from .i18n import DEFAULT_LANG, msg, pick
 from .results import SubmissionResult
 
 if TYPE_CHECKING:
+    import jinja2
+
     from .similarity import SimilarityReport
     from .spec import Assignment
 
@@ -265,7 +265,10 @@ def _pending(result: SubmissionResult, manual: Mapping[str, float]) -> int:
 @functools.cache
 def _env() -> jinja2.Environment:
     """One environment for all templates; autoescape is on for every one of them,
-    whatever its extension, because every page shows text a student wrote."""
+    whatever its extension, because every page shows text a student wrote. (jinja2 is
+    imported here: a regrade whose reports are current renders nothing.)"""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader", "templates"),
         autoescape=True,
