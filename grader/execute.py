@@ -138,17 +138,26 @@ def _kill_kernel(km: Any) -> None:  # an AsyncKernelManager
     then let jupyter_client reap it and close its sockets. jupyter_client 8 has no
     `kill_kernel`; `shutdown_kernel(now=True)` alone signals only the process group.
     Sandboxed, the process is bubblewrap: the PID namespace dies with it."""
-    from . import proctree
-
-    provisioner = getattr(km, "provisioner", None)
-    pid = getattr(getattr(provisioner, "process", None), "pid", None)
-    pgid = getattr(provisioner, "pgid", None)
-    if isinstance(pid, int):
-        proctree.kill_tree(pid, pgid if isinstance(pgid, int) else None)
+    _kill_tree(km)
     try:
         run_sync(km.shutdown_kernel)(now=True)
     except Exception:
         pass  # dead already; what jupyter_client could not tidy, __exit__ tries again
+
+
+def _kill_tree(km: Any) -> Any:
+    """SIGKILL the kernel's process (a kernel manager's provisioner's), everything below it
+    and its process group; return the process (a Popen), or None when there is none."""
+    from . import proctree
+
+    provisioner = getattr(km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    pid = getattr(process, "pid", None)
+    pgid = getattr(provisioner, "pgid", None)
+    if not isinstance(pid, int):
+        return None
+    proctree.kill_tree(pid, pgid if isinstance(pgid, int) else None)
+    return process
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -610,14 +619,11 @@ class KernelSession:
         jupyter_client's shutdown finds it gone: it polls a live kernel every 0.1 s, a
         tenth of a second of every submission. The kernel is disposable: nothing of it is
         read after the checks."""
-        from . import proctree
-
-        provisioner = getattr(getattr(self._client, "km", None), "provisioner", None)
-        process = getattr(provisioner, "process", None)
-        pid, pgid = getattr(process, "pid", None), getattr(provisioner, "pgid", None)
-        if not isinstance(pid, int) or not isinstance(process, subprocess.Popen) or process.poll() is not None:
+        km = getattr(self._client, "km", None)
+        running = getattr(getattr(km, "provisioner", None), "process", None)
+        if not isinstance(running, subprocess.Popen) or running.poll() is not None:
             return
-        proctree.kill_tree(pid, pgid if isinstance(pgid, int) else None)
+        process = _kill_tree(km)
         try:
             process.wait(timeout=2)
         except subprocess.TimeoutExpired:
