@@ -7,14 +7,12 @@ results (gradebook) -> reports.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +24,7 @@ from .errors import UsageError
 from .gradebook import Gradebook
 from .i18n import msg, pick
 from .job import GradeOptions, error_result
-from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size
+from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size, start_worker
 from .preflight import check_kernel_python, kernel_python
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
@@ -131,12 +129,13 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
         # the worker processes' folder and the warm pool, started now: the first warm
         # kernels come up while the preflight runs
         stage = _Stage.open(assignment, gopts, opts, len(todo)) if todo and opts.ray is None else None
-        with contextlib.ExitStack() as closing:
-            if stage is not None:
-                closing.callback(stage.close)
+        try:
             if checking is not None:
                 checking.wait()
             graded += _grade_all(assignment, todo, unreadable, skipped, gopts, opts, say, book, run_id, stage)
+        finally:
+            if stage is not None:
+                stage.close()
         # what this run graded is the latest of those students: held once, not read back
         fresh = {r.student: r for r in graded}
         rest = book.latest(assignment.name, opts.profile, pictures=False, skip=fresh.keys())
@@ -383,15 +382,7 @@ def _start_worker(
 def popen_worker(job: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`python -m grader.worker JOB.json` in a session of its own, its output in JOB.log
     (read by `_read_result` when it fails); here and on a Ray node (grader.cluster)."""
-    with open(job.with_suffix(".log"), "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, *WORKER_ARGS, str(job)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
+    return start_worker(WORKER_ARGS, job, env, stdin=subprocess.DEVNULL)
 
 
 def _warm_pool(

@@ -184,6 +184,20 @@ def mem_available_mb(meminfo: Path = Path("/proc/meminfo")) -> float | None:
     return None
 
 
+def start_worker(args: list[str], file: Path, env: dict[str, str], stdin: int) -> subprocess.Popen[bytes]:
+    """`python ARGS FILE` (a worker, cold or warm) in a session of its own, its output
+    in FILE.log (read when it fails); `stdin`: subprocess.PIPE or DEVNULL."""
+    with open(file.with_suffix(".log"), "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, *args, str(file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=stdin,
+            env=env,
+            start_new_session=True,
+        )
+
+
 class WarmWorker:
     """One `python -m grader.worker --warm` process: its spec file is SPEC.json, its
     ready mark SPEC.ready, its result SPEC.result.json and its log SPEC.log."""
@@ -196,16 +210,7 @@ class WarmWorker:
     @classmethod
     def spawn(cls, spec: Path, settings: dict[str, Any], env: dict[str, str]) -> WarmWorker:
         spec.write_text(json.dumps(settings), encoding="utf-8")
-        with open(spec.with_suffix(".log"), "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, *WARM_ARGS, str(spec)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
-        return cls(proc, spec)
+        return cls(start_worker(WARM_ARGS, spec, env, stdin=subprocess.PIPE), spec)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
