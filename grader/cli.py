@@ -198,7 +198,6 @@ def cmd_grade(argv: list[str]) -> int:
         pages = [out_dir / n for n in report_file_names(r.student for r in summary.results).values()]
         unchanged = freshness.current(out_dir, key, [*pages, out_dir / "index.html", out_dir / "scores.csv"])
         if not unchanged:
-            out_dir.mkdir(parents=True, exist_ok=True)
             freshness.forget(out_dir)
             write_reports(
                 out_dir,
