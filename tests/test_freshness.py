@@ -10,26 +10,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Grader
+from test_gradebook import result  # a result with a score and one check
 
 from grader import freshness
 from grader.report import ReportContext
-from grader.results import SubmissionResult
 
 BROKEN = b'{"cells": [{"cell_type": "code", "sou'
-
-
-def _result(student: str, score: float = 0.0) -> SubmissionResult:
-    return SubmissionResult(
-        student=student,
-        assignment="a",
-        assignment_version="1",
-        spec_digest="d",
-        submission_digest="s",
-        profile="fast",
-        sandboxed=True,
-        score=score,
-        max_score=10.0,
-    )
 
 
 CTX = ReportContext(
@@ -38,18 +24,18 @@ CTX = ReportContext(
 
 
 def test_the_key_follows_every_input_of_the_pages() -> None:
-    base = freshness.report_key([_result("kim")], CTX, {}, {"kim": ("x = 1",)}, None)
+    base = freshness.report_key([result("kim", 0.0)], CTX, {}, {"kim": ("x = 1",)}, None)
     assert base == freshness.report_key(
-        [_result("kim")], replace(CTX, generated_at="later"), {}, {"kim": ("x = 1",)}, None
+        [result("kim", 0.0)], replace(CTX, generated_at="later"), {}, {"kim": ("x = 1",)}, None
     )
     changed = [
-        freshness.report_key([_result("kim", 1.0)], CTX, {}, {"kim": ("x = 1",)}, None),
+        freshness.report_key([result("kim", 1.0)], CTX, {}, {"kim": ("x = 1",)}, None),
         freshness.report_key(
-            [_result("kim")], replace(CTX, lang="ko" if CTX.lang == "en" else "en"), {}, {"kim": ("x = 1",)}, None
+            [result("kim", 0.0)], replace(CTX, lang="ko" if CTX.lang == "en" else "en"), {}, {"kim": ("x = 1",)}, None
         ),
-        freshness.report_key([_result("kim")], CTX, {"kim": {"q1": 2.0}}, {"kim": ("x = 1",)}, None),
-        freshness.report_key([_result("kim")], CTX, {}, {"kim": ("x = 2",)}, None),
-        freshness.report_key([_result("kim"), _result("lee")], CTX, {}, {"kim": ("x = 1",)}, None),
+        freshness.report_key([result("kim", 0.0)], CTX, {"kim": {"q1": 2.0}}, {"kim": ("x = 1",)}, None),
+        freshness.report_key([result("kim", 0.0)], CTX, {}, {"kim": ("x = 2",)}, None),
+        freshness.report_key([result("kim", 0.0), result("lee", 0.0)], CTX, {}, {"kim": ("x = 1",)}, None),
     ]
     assert base not in changed and len(set(changed)) == len(changed)
 

@@ -64,7 +64,9 @@ class Clock:
         return self.now
 
 
-def _pool(size: int, max_idle_s: float = 100.0) -> tuple[WarmPool[FakeMember], list[FakeMember], Clock]:
+def _pool(
+    size: int, max_idle_s: float = 100.0, first: int | None = None
+) -> tuple[WarmPool[FakeMember], list[FakeMember], Clock]:
     made: list[FakeMember] = []
     clock = Clock()
 
@@ -72,7 +74,7 @@ def _pool(size: int, max_idle_s: float = 100.0) -> tuple[WarmPool[FakeMember], l
         made.append(FakeMember(len(made)))
         return made[-1]
 
-    return WarmPool(size, spawn, max_idle_s=max_idle_s, clock=clock), made, clock
+    return WarmPool(size, spawn, max_idle_s=max_idle_s, clock=clock, first=first), made, clock
 
 
 def test_a_job_goes_to_a_ready_member_first_then_to_the_one_started_first() -> None:
@@ -131,8 +133,7 @@ def test_no_more_members_start_than_jobs_are_left_for() -> None:
 
 
 def test_only_the_first_members_start_until_one_is_ready_or_a_job_is_handed_out() -> None:
-    made: list[FakeMember] = []
-    pool = WarmPool(4, lambda: made.append(FakeMember(len(made))) or made[-1], first=1)
+    pool, made, _ = _pool(4, first=1)
     pool.maintain(jobs_left=10)
     pool.maintain(jobs_left=10)
     assert len(made) == 1  # the first job is not made to wait for four kernels sharing the cores
@@ -142,8 +143,7 @@ def test_only_the_first_members_start_until_one_is_ready_or_a_job_is_handed_out(
 
 
 def test_a_job_handed_to_a_member_still_starting_lets_the_pool_fill() -> None:
-    made: list[FakeMember] = []
-    pool = WarmPool(3, lambda: made.append(FakeMember(len(made))) or made[-1], first=1)
+    pool, made, _ = _pool(3, first=1)
     pool.maintain(jobs_left=10)
     assert pool.take() is made[0]  # not ready yet: the job waits on it
     pool.maintain(jobs_left=9)
