@@ -13,19 +13,21 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import gpus, proctree, progress, sandbox, scratch, similarity
+from . import gpus, prefork, proctree, progress, sandbox, scratch, similarity
 from .errors import UsageError
 from .gradebook import Gradebook
 from .i18n import msg, pick
 from .job import GradeOptions, error_result
-from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size, start_worker
+from .pool import WarmPool, WarmWorker, kernel_estimate_mb, mem_available_mb, pool_size
 from .preflight import check_kernel_python, kernel_python
+from .prefork import Forked, ForkServer
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
 from .submissions import Submission, collect_folder
@@ -68,7 +70,8 @@ class RunSummary:
         return similarity.compare_code(self.codes, self.starter)
 
 
-WORKER_ARGS = ["-m", "grader.worker"]  # after sys.executable; the job file comes last
+WORKER_ARGS = ["-m", "grader.worker"]  # after sys.executable; the job file comes last (Ray nodes)
+FORKED_WORKER = prefork.WORKER  # what a local cold worker runs (grader.prefork)
 
 
 def _job_deadline(assignment: Assignment) -> float:
@@ -221,11 +224,12 @@ class _Preflight:
 @dataclass
 class _Stage:
     """What a local batch's workers run in: a scratch folder for their job files, their
-    environment, and the warm pool (grader.pool), whose first members start when the
-    stage opens."""
+    environment, the fork server they are forked from (grader.prefork), and the warm
+    pool (grader.pool), whose first members start when the stage opens."""
 
     work: Path
     env: dict[str, str]
+    server: ForkServer
     warm: WarmPool[WarmWorker] | None
 
     @classmethod
@@ -237,20 +241,25 @@ class _Stage:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep)
+        server = ForkServer(env)
         try:
-            warm = _warm_pool(assignment, gopts, opts, work, env)
+            warm = _warm_pool(assignment, gopts, opts, work, env, server)
             if warm is not None:
                 warm.maintain(jobs_left=jobs)
         except BaseException:
+            server.close()
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return cls(work, env, warm)
+        return cls(work, env, server, warm)
 
     def close(self) -> None:
-        """Kill every warm worker still waiting and remove the folder."""
-        if self.warm is not None:
-            self.warm.close()
-        shutil.rmtree(self.work, ignore_errors=True)
+        """Kill every warm worker still waiting, stop the fork server, remove the folder."""
+        try:
+            if self.warm is not None:
+                self.warm.close()
+        finally:
+            self.server.close()
+            shutil.rmtree(self.work, ignore_errors=True)
 
 
 def _schedule(
@@ -268,14 +277,14 @@ def _schedule(
         return
     own = stage is None
     stage = stage if stage is not None else _Stage.open(assignment, gopts, opts, len(todo))
-    work, env, warm = stage.work, stage.env, stage.warm
-    running: dict[subprocess.Popen[bytes], _Running] = {}
+    work, env, warm, server = stage.work, stage.env, stage.warm, stage.server
+    running: dict[Forked, _Running] = {}
     queue = list(todo)
     deadline_s = _job_deadline(assignment)
     lim = assignment.limits
     # GPU slots: one acquired per worker started, released when it ends (grader/gpus.py)
     slots = gpus.Slots(opts.gpu_plan) if opts.gpu_plan is not None else None
-    held: dict[subprocess.Popen[bytes], gpus.Slot] = {}
+    held: dict[Forked, gpus.Slot] = {}
     try:
         while queue or running:
             while queue and len(running) < max(1, opts.workers) and (slots is None or slots.available()):
@@ -286,7 +295,7 @@ def _schedule(
                     running[member.proc] = _Running(sub, member.spec, time.monotonic(), warm=member)
                 else:
                     slot = slots.acquire() if slots is not None else None  # GPU slots
-                    proc, job = _start_worker(assignment, sub, replace(gopts, gpu=slot), work, env, len(running))
+                    proc, job = _start_worker(server, assignment, sub, replace(gopts, gpu=slot), work, env)
                     if slots is not None and slot is not None:  # GPU slots
                         held[proc] = slot
                     running[proc] = _Running(sub, job, time.monotonic())
@@ -369,24 +378,34 @@ def _settings(gopts: GradeOptions, assignment: Assignment, result: Path | None) 
 
 
 def _start_worker(
-    assignment: Assignment, sub: Submission, gopts: GradeOptions, work: Path, env: dict[str, str], n: int
-) -> tuple[subprocess.Popen[bytes], Path]:
-    """A cold worker for `sub`: `python -m grader.worker JOB.json`."""
-    job = work / f"job-{n}-{secrets.token_hex(4)}.json"
+    server: ForkServer, assignment: Assignment, sub: Submission, gopts: GradeOptions, work: Path, env: dict[str, str]
+) -> tuple[Forked, Path]:
+    """A cold worker for `sub` (`grader.worker.run([JOB.json])`, forked: grader.prefork),
+    its output in JOB.log (read by `_read_result` when it fails)."""
+    job = work / f"job-{secrets.token_hex(6)}.json"
     settings = {**_settings(gopts, assignment, job.with_suffix(".result.json"))}
     settings.update(student=sub.student, source=str(sub.source.resolve()))
     job.write_text(json.dumps(settings), encoding="utf-8")
-    return popen_worker(job, env), job
+    return server.fork([str(job)], job.with_suffix(".log"), env, with_input=False, target=FORKED_WORKER), job
 
 
 def popen_worker(job: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`python -m grader.worker JOB.json` in a session of its own, its output in JOB.log
-    (read by `_read_result` when it fails); here and on a Ray node (grader.cluster)."""
-    return start_worker(WORKER_ARGS, job, env, stdin=subprocess.DEVNULL)
+    (read by `_read_result` when it fails): a Ray task's worker on its node (grader.cluster),
+    where no forkserver of the batch's runs."""
+    with open(job.with_suffix(".log"), "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, *WORKER_ARGS, str(job)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
 
 
 def _warm_pool(
-    assignment: Assignment, gopts: GradeOptions, opts: RunOptions, work: Path, env: dict[str, str]
+    assignment: Assignment, gopts: GradeOptions, opts: RunOptions, work: Path, env: dict[str, str], server: ForkServer
 ) -> WarmPool[WarmWorker] | None:
     """The warm workers for this batch, or None with the pool off (`--no-pool`, or no
     memory for one beside the running workers)."""
@@ -400,12 +419,12 @@ def _warm_pool(
     settings = _settings(gopts, assignment, None)
 
     def spawn() -> WarmWorker:
-        return WarmWorker.spawn(work / f"warm-{secrets.token_hex(6)}.json", settings, env)
+        return WarmWorker.spawn(server, work / f"warm-{secrets.token_hex(6)}.json", settings, env)
 
     return WarmPool(size, spawn, first=max(1, opts.workers))
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes] | Forked) -> None:
     """The worker, its process group and every process below it (an unsandboxed kernel
     is in a session of its own; sandboxed ones die with their parent anyway)."""
     proctree.kill_tree(proc.pid, proc.pid)

@@ -4,8 +4,8 @@ moment a worker slot is free.
 Every submission pays a fixed cost before its first cell runs: a worker process, a
 sandboxed kernel, the bootstrap (about 1.2 s), and, where the assignment uses
 TensorFlow, `import tensorflow` (about 3 s). A *warm worker* is a worker process
-(`python -m grader.worker --warm SPEC.json`) that pays all of that before it is given
-a submission, then waits for exactly one job on its stdin, grades it and exits: a
+(forked ready-imported: grader.prefork) that pays all of that before it is given
+a submission, then waits for exactly one job on a pipe, grades it and exits: a
 kernel is never given a second submission, so nothing of one student's run can reach
 the next. The batch (grader.batch) keeps up to `size` of them waiting beside the
 running ones; one that died or waited longer than `max_idle_s` is replaced.
@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from . import proctree
 from .i18n import msg
+from .prefork import WORKER, Forked, ForkServer
 from .worker import READY
 
 MAX_IDLE_S = 600.0  # a warm kernel waiting longer is replaced by a fresh one
@@ -37,9 +36,9 @@ EARLY_DEATHS = 3  # members dying before they are ready, in a row, that turn the
 # Resident memory one waiting worker and its kernel take (MB), to size the pool from
 # MemAvailable: measured on this project's machines, rounded up.
 KERNEL_MB = 200.0
+WARM_WORKER = WORKER  # what a warm worker runs: grader.worker.run(["--warm", SPEC.json], its input)
 TENSORFLOW_MB = 600.0  # a kernel that has imported TensorFlow and Keras
 EVALUATOR_MB = 600.0  # the evaluator beside it, where the checks measure models (it imports Keras)
-WARM_ARGS = ["-m", "grader.worker", "--warm"]  # after sys.executable; the spec file comes last
 
 
 class Member(Protocol):
@@ -184,33 +183,21 @@ def mem_available_mb(meminfo: Path = Path("/proc/meminfo")) -> float | None:
     return None
 
 
-def start_worker(args: list[str], file: Path, env: dict[str, str], stdin: int) -> subprocess.Popen[bytes]:
-    """`python ARGS FILE` (a worker, cold or warm) in a session of its own, its output
-    in FILE.log (read when it fails); `stdin`: subprocess.PIPE or DEVNULL."""
-    with open(file.with_suffix(".log"), "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, *args, str(file)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=stdin,
-            env=env,
-            start_new_session=True,
-        )
-
-
 class WarmWorker:
-    """One `python -m grader.worker --warm` process: its spec file is SPEC.json, its
-    ready mark SPEC.ready, its result SPEC.result.json and its log SPEC.log."""
+    """One warm worker (`grader.worker.run(["--warm", SPEC.json])`, forked from the
+    batch's forkserver: grader.prefork): its spec file is SPEC.json, its ready mark
+    SPEC.ready, its result SPEC.result.json and its log SPEC.log."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], spec: Path) -> None:
+    def __init__(self, proc: Forked, spec: Path) -> None:
         self.proc = proc
         self.spec = spec
         self.given = False
 
     @classmethod
-    def spawn(cls, spec: Path, settings: dict[str, Any], env: dict[str, str]) -> WarmWorker:
+    def spawn(cls, server: ForkServer, spec: Path, settings: dict[str, Any], env: dict[str, str]) -> WarmWorker:
         spec.write_text(json.dumps(settings), encoding="utf-8")
-        return cls(start_worker(WARM_ARGS, spec, env, stdin=subprocess.PIPE), spec)
+        log = spec.with_suffix(".log")
+        return cls(server.fork(["--warm", str(spec)], log, env, with_input=True, target=WARM_WORKER), spec)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -223,13 +210,7 @@ class WarmWorker:
         if self.given:
             raise RuntimeError(f"warm worker {self.spec.name} was given a second job")
         self.given = True
-        assert self.proc.stdin is not None
-        line = json.dumps({"student": student, "source": str(source)}) + "\n"
-        try:
-            self.proc.stdin.write(line.encode())
-            self.proc.stdin.close()
-        except OSError:  # it died meanwhile: the batch reads its exit code as for any worker
-            pass
+        self.proc.send((json.dumps({"student": student, "source": str(source)}) + "\n").encode())
 
     def kill(self) -> None:
         """The worker, its process group and everything below it (its kernel dies with
@@ -241,9 +222,5 @@ class WarmWorker:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        if self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
+        self.proc.close_input()
         self.proc.wait()

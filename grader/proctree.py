@@ -11,6 +11,7 @@ to it), found again until nothing new appears, then killed.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 from pathlib import Path
@@ -116,3 +117,12 @@ def alive(pid: int) -> bool:
         return stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
     except IndexError:
         return False
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass

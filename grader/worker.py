@@ -20,19 +20,18 @@ them too.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import select
-import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .i18n import msg
+from .proctree import die_with_parent
 
 if TYPE_CHECKING:
     from .job import GradeOptions
@@ -78,14 +77,6 @@ def over_limits(pid: int, memory_mb: float, cpu_s: float, cpu_before: float = 0.
     return None
 
 
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def _options(job: dict[str, Any]) -> GradeOptions:
     from .gpus import Slot
     from .job import GradeOptions
@@ -107,12 +98,22 @@ def _write_result(result: SubmissionResult, out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    _die_with_parent()
-    if argv and argv[0] == "--warm":
-        return warm_main(argv[1])
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    if os.getppid() != job["parent_pid"]:
+    """`python -m grader.worker [--warm] FILE`, started by a Ray task (grader.cluster)
+    or by hand; the local batch forks its workers instead (grader.prefork)."""
+    die_with_parent()
+    settings = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
+    if os.getppid() != settings["parent_pid"]:
         return 3  # the parent died before we could arm PDEATHSIG
+    return run(argv, sys.stdin.buffer)
+
+
+def run(argv: list[str], jobs: BinaryIO | None) -> int:
+    """The worker proper: `[JOB.json]` grades that job; `["--warm", SPEC.json]` starts a
+    kernel and then reads its one job from `jobs` (warm_main)."""
+    if argv[0] == "--warm":
+        assert jobs is not None, "a warm worker needs an input to read its job from"
+        return warm_main(argv[1], jobs)
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     from .grade import grade_submission
     from .spec import load_assignment
     from .submissions import read_submission
@@ -123,14 +124,22 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+_pictures_warm = False  # True in a worker forked from the forkserver, which warmed them
+
+
 def warm_pictures() -> None:
-    """Pay for matplotlib's import and fonts before the job (grader.pictures.warm_up).
-    A failure here is left for the job's own drawing to report (pictures.draw lists it
-    on the report, or raises under GRADER_STRICT_PICTURES=1)."""
+    """Pay for matplotlib's import and fonts before the job (grader.pictures.warm_up),
+    once per process (a forked worker inherits it done). A failure here is left for the
+    job's own drawing to report (pictures.draw lists it on the report, or raises under
+    GRADER_STRICT_PICTURES=1)."""
+    global _pictures_warm
+    if _pictures_warm:
+        return
     from .pictures import warm_up
 
     try:
         warm_up()
+        _pictures_warm = True
     except Exception:  # the job draws again and says what failed
         logging.getLogger(__name__).exception("warming up the pictures failed")
 
@@ -139,16 +148,14 @@ READY = ".ready"  # suffix of the file a warm worker creates once its kernel wai
 KERNEL_DIED = 4  # a warm worker's exit code when its kernel died while it waited
 
 
-def warm_main(spec_path: str) -> int:
+def warm_main(spec_path: str, jobs: BinaryIO) -> int:
     """`python -m grader.worker --warm SPEC.json`: start the kernel (bootstrap, the
     assignment's modules imported) and the evaluator for a submission not yet known,
-    create SPEC.ready, then read ONE job from stdin (a JSON line: student, source),
+    create SPEC.ready, then read ONE job from `jobs` (a JSON line: student, source),
     grade it, write SPEC.result.json and exit. End of input: exit without grading. The
     kernel dying while it waits: exit KERNEL_DIED (the pool starts another)."""
     spec_file = Path(spec_path)
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    if os.getppid() != spec["parent_pid"]:
-        return 3  # the parent died before we could arm PDEATHSIG
     from .errors import CheckFailure, GraderError
     from .grade import grade_on, prepare
     from .job import could_not_run, error_result
@@ -171,9 +178,9 @@ def warm_main(spec_path: str) -> int:
     spec_file.with_suffix(READY).touch()
     line = b""
     while not line:
-        ready, _, _ = select.select([sys.stdin.buffer], [], [], 1.0)
+        ready, _, _ = select.select([jobs], [], [], 1.0)
         if ready:
-            line = sys.stdin.buffer.readline()
+            line = jobs.readline()
             if not line:  # the batch has no job for it
                 if prepared is not None:
                     prepared.close()

@@ -242,9 +242,7 @@ def test_five_thousand_answer_markers_make_a_small_row_and_a_capped_page() -> No
     from grader.report import MAX_REPORT_BYTES, ReportContext, render_student
     from grader.results import Answer, CellIssue, SubmissionResult
 
-    cells = [
-        nbformat.v4.new_markdown_cell(f"<!-- answer:a{i} -->\n" + "<내 답> & " * 400) for i in range(5000)
-    ]
+    cells = [nbformat.v4.new_markdown_cell(f"<!-- answer:a{i} -->\n" + "<내 답> & " * 400) for i in range(5000)]
     nb = nbformat.v4.new_notebook(cells=cells)
     found = answers.marked(nb)  # every marker, unclipped: the worst a grade step could record
     assert len(found) == 5000 and sum(len(t) for t in found.values()) > 15_000_000
@@ -298,26 +296,6 @@ def test_a_page_under_the_cap_is_left_alone() -> None:
 
 # --- the grader's worker in limits of its own ----------------------------------------------
 
-FAKE_WORKER = """
-import json, os, signal, sys, time
-job = json.load(open(sys.argv[-1]))
-what = job["student"]
-if what == "hog":
-    blob = b"x" * (300 * 1024 * 1024)  # touched: resident
-    time.sleep(30)
-elif what == "spin":
-    while True:
-        pass
-elif what == "crash":
-    os.kill(os.getpid(), signal.SIGSEGV)
-elif what == "child":
-    import subprocess
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "grader-limits-orphan"],
-                     start_new_session=True)
-    blob = b"x" * (300 * 1024 * 1024)
-    time.sleep(30)
-"""
-
 
 def _batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, students: list[str], **limits: Any) -> dict[str, Any]:
     import dataclasses
@@ -327,7 +305,9 @@ def _batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, students: list[str],
     from grader.spec import load_assignment
     from grader.submissions import Submission
 
-    monkeypatch.setattr(batch, "WORKER_ARGS", ["-c", FAKE_WORKER])
+    tests = str(Path(__file__).resolve().parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(batch, "FORKED_WORKER", "fork_targets:over_limits")
     assignment = load_assignment(Path(__file__).resolve().parent.parent / "assignments" / "conv2d_simple")
     small = Limits()
     for key, value in limits.items():
@@ -354,9 +334,7 @@ def test_a_worker_over_its_memory_or_cpu_limit_is_one_submissions_error(
     from grader import proctree
 
     started = time.monotonic()
-    results = _batch(
-        tmp_path, monkeypatch, ["hog", "spin", "crash", "child"], worker_memory_mb=200, worker_cpu_s=1.0
-    )
+    results = _batch(tmp_path, monkeypatch, ["hog", "spin", "crash", "child"], worker_memory_mb=200, worker_cpu_s=1.0)
     assert time.monotonic() - started < 20
     assert "over 200 MB of memory (worker_memory_mb)" in (results["hog"].error or "")
     assert "over 1 s of CPU time (worker_cpu_s)" in (results["spin"].error or "")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from grader.pool import (
     mem_available_mb,
     pool_size,
 )
+from grader.prefork import ForkServer
 from grader.spec import Limits, Profile, load_assignment
 from grader.worker import over_limits
 
@@ -182,17 +181,21 @@ def test_a_tensorflow_kernel_is_counted_larger(tmp_path: Path) -> None:
 
 
 def test_a_warm_worker_refuses_a_second_job(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, start_new_session=True
-    )
-    worker = WarmWorker(proc, tmp_path / "w.json")
+    tests = str(Path(__file__).resolve().parent)
+    server = ForkServer(dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), tests])), preload="json")
     try:
-        worker.give("ann", tmp_path / "ann.ipynb")
-        with pytest.raises(RuntimeError, match="second job"):
-            worker.give("bob", tmp_path / "bob.ipynb")
+        env = dict(os.environ)
+        proc = server.fork([], tmp_path / "w.log", env, with_input=True, target="fork_targets:read_input")
+        worker = WarmWorker(proc, tmp_path / "w.json")
+        try:
+            worker.give("ann", tmp_path / "ann.ipynb")
+            with pytest.raises(RuntimeError, match="second job"):
+                worker.give("bob", tmp_path / "bob.ipynb")
+        finally:
+            worker.kill()
+        assert not worker.alive()
     finally:
-        worker.kill()
-    assert not worker.alive()
+        server.close()
 
 
 def test_cpu_used_before_the_job_is_not_counted_against_it() -> None:
@@ -259,7 +262,8 @@ def test_a_warm_kernel_killed_while_it_waits_is_replaced(tmp_path: Path) -> None
     settings = _cnn_filters_settings()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     n = iter(range(100))
-    pool = WarmPool(1, lambda: WarmWorker.spawn(tmp_path / f"w{next(n)}.json", settings, env))
+    server = ForkServer(env)
+    pool = WarmPool(1, lambda: WarmWorker.spawn(server, tmp_path / f"w{next(n)}.json", settings, env))
     try:
         pool.maintain(jobs_left=5)
         first = pool._waiting[0].member
@@ -285,6 +289,7 @@ def test_a_warm_kernel_killed_while_it_waits_is_replaced(tmp_path: Path) -> None
         second.kill()
     finally:
         pool.close()
+        server.close()
 
 
 @pytest.mark.slow
@@ -310,33 +315,6 @@ def test_files_reach_a_kernel_started_before_the_submission_was_known(tmp_path: 
     assert "hello 10240000" in text and "read-only" in text
 
 
-# A warm worker as grader.worker's --warm mode behaves, without a kernel: ready at once,
-# then one job from stdin; what it does with it is the student's name.
-FAKE_WARM = """# fake-warm-worker
-import json, os, pathlib, signal, sys, time
-spec = pathlib.Path(sys.argv[-1])
-t = time.process_time()
-while time.process_time() - t < 0.8:  # start-up CPU, not the job's
-    pass
-spec.with_suffix(".ready").touch()
-line = sys.stdin.readline()
-if not line:
-    sys.exit(0)
-job = json.loads(line)
-what = job["student"]
-if what == "hog":
-    blob = b"x" * (300 * 1024 * 1024)
-    time.sleep(30)
-elif what == "crash":
-    os.kill(os.getpid(), signal.SIGSEGV)
-elif what == "ok":
-    # 0.8 s of start-up and 0.5 s of work: within the 1 s limit, as the start-up is not counted
-    t = time.process_time()
-    while time.process_time() - t < 0.5:
-        pass
-    result = {"student": what, "pid": os.getpid()}
-    spec.with_suffix(".result.json").write_text(json.dumps(result))
-"""
 
 
 def test_the_batch_hands_each_warm_worker_one_job_within_the_worker_limits(
@@ -349,7 +327,12 @@ def test_the_batch_hands_each_warm_worker_one_job_within_the_worker_limits(
     from grader.results import SubmissionResult
     from grader.submissions import Submission
 
-    monkeypatch.setattr(pool, "WARM_ARGS", ["-c", FAKE_WARM])
+    tests = str(Path(__file__).resolve().parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]))
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_WARM_PIDS", str(pids))
+    monkeypatch.setattr(pool, "WARM_WORKER", "fork_targets:fake_warm")  # tests/fork_targets.py
     seen: list[int] = []
 
     def from_dict(d: dict[str, object]) -> SubmissionResult:
@@ -383,7 +366,9 @@ def test_the_batch_hands_each_warm_worker_one_job_within_the_worker_limits(
     assert "over 200 MB of memory" in dict(errors)["hog"]
     assert "killed by SIGSEGV" in dict(errors)["crash"]
     assert len(seen) == 4 and len(set(seen)) == 4  # four jobs done, each by a worker of its own
-    assert not _processes_mentioning("fake-warm-worker"), "a warm worker outlived the batch"
+    started = [int(p.name) for p in pids.iterdir()]
+    assert len(started) >= 4
+    assert not [pid for pid in started if proctree.alive(pid)], "a warm worker outlived the batch"
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -407,15 +392,18 @@ def test_a_warm_worker_killed_while_its_kernel_starts_leaves_nothing_running(tmp
     settings = _cnn_filters_settings()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(0)
-    for i in range(6):
-        worker = WarmWorker.spawn(tmp_path / f"w{i}.json", settings, env)
-        time.sleep(rng.uniform(0.3, 2.5))
-        os.kill(worker.proc.pid, signal.SIGKILL)  # the worker alone, as PDEATHSIG does
-        worker.proc.wait()
-        assert worker.proc.stdin is not None
-        worker.proc.stdin.close()
-        mark = f"grader-k-{worker.proc.pid}-"
-        deadline = time.monotonic() + 10
-        while _processes_mentioning(mark):
-            assert time.monotonic() < deadline, f"a kernel outlived its warm worker (killed after attempt {i})"
-            time.sleep(0.2)
+    server = ForkServer(env)
+    try:
+        for i in range(6):
+            worker = WarmWorker.spawn(server, tmp_path / f"w{i}.json", settings, env)
+            time.sleep(rng.uniform(0.3, 2.5))
+            os.kill(worker.proc.pid, signal.SIGKILL)  # the worker alone, as PDEATHSIG does
+            worker.proc.wait()
+            worker.proc.close_input()
+            mark = f"grader-k-{worker.proc.pid}-"
+            deadline = time.monotonic() + 10
+            while _processes_mentioning(mark):
+                assert time.monotonic() < deadline, f"a kernel outlived its warm worker (killed after attempt {i})"
+                time.sleep(0.2)
+    finally:
+        server.close()
