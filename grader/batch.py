@@ -309,7 +309,7 @@ def _schedule(
                             f"  미리 띄운 커널 풀을 끕니다: {pick(warm.off, 'ko')}",
                         )
                     )
-            time.sleep(0.05)
+            server.wait_for_exit(0.05)  # a worker's end wakes it at once
             for proc in list(running):
                 entry = running[proc]
                 sub = entry.sub
