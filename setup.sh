@@ -32,6 +32,10 @@ if command -v nvidia-smi >/dev/null 2>&1; then GPU_EXTRA=gpu; fi
 EXTRAS="${GPU_EXTRA},dev"
 if [ "${GRADER_RAY:-}" = 1 ]; then EXTRAS="${EXTRAS},ray"; fi
 .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
+# Byte-code of the grader's own modules (an editable install leaves them uncompiled, and
+# where PYTHONDONTWRITEBYTECODE is set nothing ever writes it): every `grade`, fork server
+# and kernel bootstrap would compile them again (a regrade: 0.16 -> 0.13 s).
+.venv/bin/python -m compileall -q grader >/dev/null
 # Real MNIST into the data store, from a local copy or the network (Debian's
 # Fashion-MNIST is imported on first use). Without either, the smoke profile still works.
 if ! .venv/bin/grade data status 2>/dev/null | grep -Eqi '^mnist +(official|real|differs)'; then

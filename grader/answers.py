@@ -28,8 +28,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 MAX_ANSWER_CHARS = 20_000
 FALLBACK_HEAD = "[grader: no marked answer]"
 _SEPARATOR = "\n\n-----\n\n"
@@ -146,6 +144,8 @@ def is_fallback(text: str) -> bool:
 
 @lru_cache(maxsize=16)
 def _read_starter(path: str, mtime_ns: int) -> Any:
+    import nbformat  # here, not at the top: a regrade that renders nothing never needs it
+
     return nbformat.read(path, as_version=4)
 
 

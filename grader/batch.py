@@ -30,7 +30,7 @@ from .preflight import check_kernel_python, kernel_python
 from .prefork import Forked, ForkServer
 from .results import SubmissionResult
 from .spec import PROFILES, Assignment
-from .submissions import Submission, collect_folder
+from .submissions import Submission, checked, collect_folder
 from .worker import over_limits, usage
 
 
@@ -117,14 +117,14 @@ def run(assignment: Assignment, folder: Path, opts: RunOptions, say: Callable[[s
     with Gradebook(opts.gradebook) as book:
         todo: list[Submission] = []
         unreadable: list[Submission] = []
-        for sub in submissions:
+        for i, sub in enumerate(submissions):
             digest = sub.digest or "unreadable"
             if not opts.regrade and book.has(assignment.name, sub.student, digest, assignment.digest, opts.profile):
                 skipped.append(sub.student)
-            elif not sub.ok:
-                unreadable.append(sub)
-            else:
-                todo.append(sub)
+                continue
+            # what will be graded is read again with its schema checked (collect_folder's slim read did not)
+            sub = submissions[i] = checked(sub, assignment.notebook)
+            (todo if sub.ok else unreadable).append(sub)
         # One line, before anything is graded, when the kernels' Python cannot run these
         # notebooks. It imports what the notebooks import (TensorFlow: seconds), so it runs
         # beside the warm pool's start and is waited for before the first job is handed out.

@@ -14,10 +14,12 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from . import i18n
+
+if TYPE_CHECKING:
+    import nbformat
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CELLS = 2000
@@ -88,7 +90,11 @@ def collect_folder(folder: Path, notebook_name: str, slim: bool = False) -> Coll
     `slim`: each submission keeps its digest and code cells (`code`) but not its parsed
     notebook or files, let go as soon as each is read: the batch's process reads a
     class and hands each notebook to a worker by path, and 500 parsed notebooks with
-    their outputs were most of what its memory grew by."""
+    their outputs were most of what its memory grew by. A slim read checks what needs no
+    nbformat (readable, UTF-8, JSON, a notebook of format 3 or 4, the cell count), not
+    the notebook's schema: the batch checks that with `checked` for the submissions it
+    will grade, and needs neither nbformat nor its schema for those it skips (a regrade
+    of an unchanged class: nbformat's import and validation were half its time)."""
     folder = Path(folder)
     by_student: dict[str, list[Path]] = {}
     scripts: dict[str, Path] = {}
@@ -128,17 +134,29 @@ def collect_folder(folder: Path, notebook_name: str, slim: bool = False) -> Coll
             reason = i18n.msg(f"{name}: {PY_REASON}", f"{name}: {PY_REASON.ko}")
             out.append(Submission(student, entries[0], error=_one_line(reason)))
             continue
-        sub = read_submission(student, entries[0], notebook_name)
-        out.append(_slim(sub) if slim else sub)
+        out.append(_read_slim(student, entries[0]) if slim else read_submission(student, entries[0], notebook_name))
     return Collection(out, sorted(ignored))
 
 
-def _slim(sub: Submission) -> Submission:
+def checked(sub: Submission, notebook_name: str) -> Submission:
+    """A slim submission read again with the notebook's schema validated (what
+    read_submission does), kept slim; unchanged where it was already refused."""
+    if not sub.ok:
+        return sub
+    full = read_submission(sub.student, sub.source, notebook_name)
+    if full.notebook is None:
+        return full
     from .similarity import code_cells
 
-    if sub.notebook is None:
-        return sub
-    return replace(sub, notebook=None, files={}, code=tuple(code_cells(sub.notebook)))
+    return replace(full, notebook=None, files={}, code=tuple(code_cells(full.notebook)))
+
+
+def _read_slim(student: str, path: Path) -> Submission:
+    from .similarity import code_cells
+
+    sub = read_submission(student, path, "", validate=False)
+    raw = sub.notebook
+    return replace(sub, notebook=None, files={}, code=tuple(code_cells(raw)) if raw is not None else None)
 
 
 def _kind(entry: Path) -> str:
@@ -162,11 +180,13 @@ def _student_id(entry: Path) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def read_submission(student: str, path: Path, notebook_name: str) -> Submission:
-    """Read and validate one submission; never raises for anything in the file itself."""
+def read_submission(student: str, path: Path, notebook_name: str, validate: bool = True) -> Submission:
+    """Read and validate one submission; never raises for anything in the file itself.
+    `validate=False` (collect_folder's slim read): `notebook` is the notebook's JSON as
+    read (format 4; format 3 converted), its schema not checked."""
     try:
         nb_bytes, files = _read_entry(path, notebook_name)
-        notebook = parse_notebook(nb_bytes)
+        notebook = parse_notebook(nb_bytes) if validate else notebook_json(nb_bytes)
     except _Reject as exc:
         why = i18n.message_of(exc)
         return Submission(
@@ -300,8 +320,43 @@ def _pick(files: dict[str, bytes], notebook_name: str) -> tuple[bytes, dict[str,
     return nb_bytes, files
 
 
+def notebook_json(data: bytes) -> Any:
+    """The checks of `parse_notebook` that need no nbformat, and the notebook's JSON:
+    format 4 as read, format 3 converted by nbformat (its cells are elsewhere)."""
+    text, raw = _json_notebook(data)
+    if raw.get("nbformat") != 4:
+        return parse_notebook(data)
+    cells = raw.get("cells")
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:
+        raise _Reject(f"has {len(cells)} cells; the limit is {MAX_CELLS}")
+    return raw
+
+
 def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     """Parse untrusted notebook bytes into a v4 notebook or raise _Reject with one line."""
+    import nbformat
+
+    text, raw = _json_notebook(data)
+    try:
+        # nbformat warns (e.g. cells without ids, which it then adds): the verdict must not
+        # depend on the caller's warning filters (pytest turns warnings into errors).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises many types for malformed content
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _Reject(
+            i18n.msg(f"is not a valid notebook: {first[:200]}", f"올바른 노트북이 아닙니다: {first[:200]}")
+        ) from None
+    if len(nb.cells) > MAX_CELLS:
+        raise _Reject(f"has {len(nb.cells)} cells; the limit is {MAX_CELLS}")
+    checked: nbformat.NotebookNode = nb
+    return checked
+
+
+def _json_notebook(data: bytes) -> tuple[str, dict[str, Any]]:
+    """(text, JSON) of what claims to be a notebook of format 3 or 4, or _Reject."""
     if not data.strip():
         raise _Reject(i18n.msg("is empty", "비어 있습니다"))
     try:
@@ -334,19 +389,4 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     major = raw.get("nbformat")
     if not isinstance(major, int) or major < 3:
         raise _Reject(f"has nbformat {major!r}; only notebooks of format 3 or 4 can be graded")
-    try:
-        # nbformat warns (e.g. cells without ids, which it then adds): the verdict must not
-        # depend on the caller's warning filters (pytest turns warnings into errors).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=4)
-            nbformat.validate(nb)
-    except Exception as exc:  # nbformat raises many types for malformed content
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _Reject(
-            i18n.msg(f"is not a valid notebook: {first[:200]}", f"올바른 노트북이 아닙니다: {first[:200]}")
-        ) from None
-    if len(nb.cells) > MAX_CELLS:
-        raise _Reject(f"has {len(nb.cells)} cells; the limit is {MAX_CELLS}")
-    checked: nbformat.NotebookNode = nb
-    return checked
+    return text, raw

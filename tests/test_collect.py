@@ -5,6 +5,7 @@ ignored, never made a student with a score of 0."""
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import nbformat
@@ -132,3 +133,26 @@ def test_a_truncated_notebook_says_where_in_plain_words(tmp_path: Path) -> None:
     (tmp_path / "park.ipynb").write_text('{"cells": [{"source": "unfinished')
     [sub] = collect(tmp_path, "x.ipynb")
     assert sub.error is not None and "Unterminated string starting at line 1" in sub.error
+
+
+def test_the_batch_read_checks_the_schema_only_of_what_it_will_grade(tmp_path: Path) -> None:
+    """collect_folder's slim read (the batch's) stops at what needs no nbformat; the
+    schema is checked by `checked`, with read_submission's words, for the submissions
+    the batch will grade: a regrade that skips everything never imports nbformat."""
+    from grader.submissions import checked, read_submission
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    (tmp_path / "ann.ipynb").write_text(nbformat.writes(nb))
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("y = 2")])
+    bad.cells[0]["cell_type"] = "spreadsheet"
+    (tmp_path / "bob.ipynb").write_text(json.dumps(bad))
+    (tmp_path / "cat.ipynb").write_text('{"cells": [')
+    ann, bob, cat = collect_folder(tmp_path, "x.ipynb", slim=True).submissions
+    assert ann.ok and ann.code == ("x = 1",) and ann.notebook is None
+    assert bob.ok and bob.digest  # JSON of a notebook: its schema is not looked at yet
+    assert not cat.ok and "is not valid JSON" in (cat.error or "")  # what needs no nbformat is refused at once
+    refused = checked(bob, "x.ipynb")
+    assert not refused.ok and refused.error == read_submission("bob", tmp_path / "bob.ipynb", "x.ipynb").error
+    assert "bob.ipynb: is not a valid notebook:" in (refused.error or "")
+    kept = checked(ann, "x.ipynb")
+    assert kept.ok and kept.code == ("x = 1",) and kept.notebook is None and kept.digest == ann.digest
