@@ -1,12 +1,14 @@
-"""One grading job in its own process: `python -m grader.worker JOB.json`.
+"""One grading job in its own process: `run([JOB.json])`, in a process forked from the
+batch's fork server (grader.prefork), or `python -m grader.worker JOB.json` (a Ray
+task on its node).
 
 A process per submission keeps submissions apart on the trusted side too: a test
 module's state, a crash or a memory blow-up in one job cannot touch the next. The
 worker dies with its parent (PR_SET_PDEATHSIG), and its kernel dies with it
 (bubblewrap --die-with-parent), so a killed `grade` leaves nothing running.
 
-`python -m grader.worker --warm SPEC.json` is the same worker started ahead of need
-(grader.pool): it starts its kernel first and is handed its one job on stdin.
+`run(["--warm", SPEC.json], jobs)` is the same worker started ahead of need
+(grader.pool): it starts its kernel first and is handed its one job on `jobs`, a pipe.
 
 The worker is the trusted side, but it reads untrusted input (the notebook's source, the
 kernel's answers), so it runs under limits of its own: `worker_memory_mb` of resident
