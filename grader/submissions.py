@@ -134,7 +134,8 @@ def collect_folder(folder: Path, notebook_name: str, slim: bool = False) -> Coll
             reason = i18n.msg(f"{name}: {PY_REASON}", f"{name}: {PY_REASON.ko}")
             out.append(Submission(student, entries[0], error=_one_line(reason)))
             continue
-        out.append(_read_slim(student, entries[0]) if slim else read_submission(student, entries[0], notebook_name))
+        read = _read_slim if slim else read_submission
+        out.append(read(student, entries[0], notebook_name))
     return Collection(out, sorted(ignored))
 
 
@@ -151,10 +152,10 @@ def checked(sub: Submission, notebook_name: str) -> Submission:
     return replace(full, notebook=None, files={}, code=tuple(code_cells(full.notebook)))
 
 
-def _read_slim(student: str, path: Path) -> Submission:
+def _read_slim(student: str, path: Path, notebook_name: str) -> Submission:
     from .similarity import code_cells
 
-    sub = read_submission(student, path, "", validate=False)
+    sub = read_submission(student, path, notebook_name, validate=False)
     raw = sub.notebook
     return replace(sub, notebook=None, files={}, code=tuple(code_cells(raw)) if raw is not None else None)
 

@@ -156,3 +156,11 @@ def test_the_batch_read_checks_the_schema_only_of_what_it_will_grade(tmp_path: P
     assert "bob.ipynb: is not a valid notebook:" in (refused.error or "")
     kept = checked(ann, "x.ipynb")
     assert kept.ok and kept.code == ("x = 1",) and kept.notebook is None and kept.digest == ann.digest
+
+
+def test_the_batch_read_picks_the_assignments_notebook_among_several(tmp_path: Path) -> None:
+    (tmp_path / "kim").mkdir()
+    (tmp_path / "kim" / STARTER).write_bytes(VALID)
+    (tmp_path / "kim" / "scratch.ipynb").write_bytes(VALID)
+    (kim,) = collect_folder(tmp_path, STARTER, slim=True).submissions
+    assert kim.ok and kim.code == ("x = 1",), kim.error

@@ -228,14 +228,21 @@ class WorkerWatch:
             self._stop.wait(self.interval)
 
     def scan(self) -> None:
+        """A worker is a child of the batch's fork server (grader.prefork) whose output
+        goes to its job's log, JOB.log beside JOB.json (its kernel writes there too, but
+        is not the fork server's child)."""
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if b"grader.worker" not in argv:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                ppid = stat.rsplit(")", 1)[1].split()[1]
+                if b"grader.prefork" not in Path(f"/proc/{ppid}/cmdline").read_bytes():
                     continue
-                job = argv[argv.index(b"grader.worker") + 1].decode()
+                log = os.readlink(f"/proc/{pid}/fd/1")
+                if not Path(log).name.startswith("job-") or not log.endswith(".log"):
+                    continue
+                job = log[: -len(".log")] + ".json"
                 key = (int(pid), job)
                 if key not in self._students:
                     self._students[key] = json.loads(Path(job).read_text(encoding="utf-8"))["student"]
@@ -289,8 +296,8 @@ def _grade(assignment: Path, folder: Path, gradebook: Path, reports: Path) -> st
         [
             sys.executable, "-m", "grader.cli", str(assignment), str(folder),
             "--profile", "smoke", "--workers", "2", "--seed", SEED,
-            # cold workers: WorkerWatch names a worker's student from the job file in its
-            # argv, which a warm worker only reads later (the same batch limits watch both;
+            # cold workers: WorkerWatch names a worker's student from its job file (beside
+            # the log its output goes to), which a warm worker only reads later (the same batch limits watch both;
             # tests/test_pool.py kills a warm worker over its memory limit)
             "--no-pool",
             "--gradebook", str(gradebook), "--reports", str(reports),
